@@ -1,0 +1,36 @@
+# Guihua: `make demo` and `make test` set everything up themselves (Python 3.11+ and make only).
+PYTHON ?= python3
+UV_VERSION ?= 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: venv demo test bench lint clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(BIN)/guihua: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $(BIN)/guihua
+
+venv: $(BIN)/guihua ## .venv with the project installed; `guihua` on .venv/bin (idempotent)
+
+demo: venv ## a fresh demo store from a synthetic city of 50,000 residents, reported and explained
+	$(BIN)/guihua demo --people 50000 --db demo/guihua-demo.db
+
+test: venv ## the whole suite (PostgreSQL tests run when CI=true, else skip if no server answers)
+	$(BIN)/pytest
+
+bench: venv ## benchmarks with ratios to floors measured in the same run; writes bench/RESULTS.md
+	$(BIN)/python bench/run.py
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(TOOLS) demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``guihua`` command line: a thin adapter over guihua.usecases."""

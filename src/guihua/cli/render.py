@@ -1,0 +1,140 @@
+"""Human-readable output with Rich; JSON output is printed as it is."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from guihua.core.catalog import Catalog
+from guihua.usecases.scores import Distribution, Explanation, PerkEligibility, Score
+
+console = Console(highlight=False, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, highlight=False)
+
+
+def print_json(obj: Any) -> None:
+    """Exactly one JSON object on stdout, nothing else."""
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _yes(flag: bool) -> str:
+    return "[green]yes[/]" if flag else "[red]no[/]"
+
+
+def score_line(s: Score) -> None:
+    rel = s.score - s.base
+    sign = f"{rel:+d}" if rel else "at base"
+    tag = "  [bold red]on the defaulter list[/]" if s.defaulter else ""
+    console.print(f"[bold]{s.subject_id}[/] on {s.at}: score [bold]{s.score}[/] ({sign}){tag}")
+
+
+def explanation(e: Explanation) -> None:
+    score_line(e.score)
+    if not e.items:
+        console.print("No records are held for this resident: the score is the base.")
+        return
+    table = Table(title="Records behind the score", show_lines=False)
+    for col in ("Department", "Metric", "Occurred", "Rule", "Points", "Category", "From", "Until", "Status", "Caps bit"):
+        table.add_column(col)
+    for i in e.items:
+        table.add_row(
+            i.department,
+            i.metric,
+            i.occurred_at,
+            i.rule_id or "-",
+            f"{i.points:+d}" if i.rule_id else "-",
+            i.category or "-",
+            i.start or "-",
+            i.end or "open",
+            i.status,
+            ", ".join(i.caps_bit) or "-",
+        )
+    console.print(table)
+    bases = {(i.rule_id, i.rule_legal_basis) for i in e.items if i.rule_id}
+    if bases:
+        console.print("[bold]Legal basis of each rule applied[/]")
+        for rule_id, basis in sorted(bases, key=lambda b: str(b[0])):
+            console.print(f"  {rule_id}: {basis}")
+    depts = {(i.department, i.department_legal_basis) for i in e.items}
+    console.print("[bold]Data-sharing agreements[/]")
+    for code, basis in sorted(depts):
+        console.print(f"  {code}: {basis}")
+    for lst in e.listings:
+        state = "open" if lst["open"] else "closed"
+        resolved = f", resolved {lst['resolved_at']}" if lst["resolved_at"] else ""
+        console.print(f"Listing {lst['metric']} case {lst['case_id']}: listed {lst['listed_at']}{resolved} ({state})")
+
+
+def perks(s: Score, items: list[PerkEligibility]) -> None:
+    score_line(s)
+    table = Table(title="Perks")
+    for col in ("Perk", "Provider", "Eligible", "Why", "Benefit"):
+        table.add_column(col)
+    for p in items:
+        table.add_row(p.name or p.perk, p.provider, _yes(p.eligible), p.reason, p.benefit)
+    console.print(table)
+
+
+def catalog(c: Catalog, version: int | None) -> None:
+    s = c.scheme
+    label = f"version {version}" if version else "packaged default (not yet stored)"
+    console.print(f"[bold]{s.name}[/] ({label}): base {s.base}, range {s.min}-{s.max}, "
+                  f"at most {s.max_points_per_record} points per record, retention {s.retention_years} years")
+    cats = Table(title="Categories (yearly caps)")
+    for col in ("Code", "Name", "Max gain/yr", "Max loss/yr"):
+        cats.add_column(col)
+    for cat in c.categories:
+        cats.add_row(cat.code, cat.name, _cap(cat.max_gain_per_year), _cap(cat.max_loss_per_year))
+    console.print(cats)
+    depts = Table(title="Departments and their data-sharing agreements")
+    for col in ("Code", "Name", "Metrics", "Legal basis"):
+        depts.add_column(col)
+    for d in c.departments:
+        depts.add_row(d.code, d.name, ", ".join(d.metrics), d.legal_basis)
+    console.print(depts)
+    protected = [m.code for m in c.metrics if m.protected]
+    if protected:
+        console.print(f"Protected metrics (fairness audits only, never scored): {', '.join(protected)}")
+    rules = Table(title="Rules (first match wins)")
+    for col in ("Id", "Metric", "When", "Points", "Valid", "Notice", "Effective", "Legal basis"):
+        rules.add_column(col)
+    for r in c.rules:
+        when = ", ".join(f"{f} {op} {v}" for f, op, v in r.conditions()) or "always"
+        eff = f"{r.effective_from}" + (f" to {r.effective_to}" if r.effective_to else " on")
+        rules.add_row(r.id, r.metric, when, f"{r.points:+d}", f"{r.valid_days} d" if r.valid_days else "no expiry",
+                      f"{r.notice_days} d", eff, r.legal_basis)
+    console.print(rules)
+    perks_t = Table(title="Perks")
+    for col in ("Code", "Name", "Provider", "Min score", "Clean record", "Benefit"):
+        perks_t.add_column(col)
+    for p in c.perks:
+        perks_t.add_row(p.code, p.name, p.provider, str(p.min_score), _yes(p.clean_record_required), p.benefit)
+    console.print(perks_t)
+
+
+def _cap(value: int | None) -> str:
+    return "no cap" if value is None else str(value)
+
+
+def distribution(d: Distribution) -> None:
+    n = d.subjects or 1
+    console.print(f"[bold]Score distribution on {d.at}[/] ({d.subjects:,} residents with records)")
+    t = Table()
+    for col in ("", "Residents", "Share"):
+        t.add_column(col, justify="right")
+    for label, value in (
+        (f"above {d.base}", d.above),
+        (f"at {d.base}", d.at_base),
+        (f"below {d.base}", d.below),
+        ("defaulters", d.defaulters),
+        ("below base and defaulters", d.below_and_defaulter),
+    ):
+        t.add_row(label, f"{value:,}", f"{100 * value / n:.3f}%")
+    console.print(t)
+    peak = max((b["count"] for b in d.histogram), default=1)
+    for b in d.histogram:
+        bar = "█" * max(1, round(40 * b["count"] / peak))
+        console.print(f"  {b['from']:>3}-{b['to'] - 1:<3} {bar} {b['count']:,}")

@@ -1,0 +1,389 @@
+"""The catalog (spec section 1): the scheme, its categories, departments, metrics, rules, perks.
+
+:func:`parse_catalog` turns YAML text into a :class:`Catalog` or refuses it with
+*every* problem found, each located (``rules[3] (TRF-2): ...``), so that a
+policy team can fix a catalog in one round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from functools import cached_property
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from guihua.core.errors import CatalogRefused
+from guihua.core.prohibited import is_prohibited
+
+FieldType = Literal["int", "number", "string", "bool", "date"]
+FIELD_TYPES: tuple[str, ...] = ("int", "number", "string", "bool", "date")
+OPERATORS: frozenset[str] = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in"})
+LISTING_FIELDS: tuple[str, ...] = ("case_id", "action")
+LISTING_ACTIONS: tuple[str, ...] = ("list", "resolve")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Scheme(_Model):
+    name: str
+    base: int
+    min: int
+    max: int
+    max_points_per_record: int = Field(gt=0)
+    retention_years: int = Field(default=5, ge=1)
+
+
+class Category(_Model):
+    code: str
+    name: str = ""
+    max_gain_per_year: int | None = Field(default=None, ge=0)
+    max_loss_per_year: int | None = Field(default=None, ge=0)
+
+
+class Department(_Model):
+    code: str
+    name: str = ""
+    legal_basis: str
+    metrics: list[str] = []
+
+
+class Metric(_Model):
+    code: str
+    name: str = ""
+    category: str | None = None
+    kind: Literal["event", "listing"] = "event"
+    protected: bool = False
+    fields: dict[str, FieldType] = {}
+
+
+class Rule(_Model):
+    id: str
+    metric: str
+    when: dict[str, Any] = {}
+    points: int
+    valid_days: int | None = Field(default=None, ge=1)
+    notice_days: int = Field(default=0, ge=0)
+    effective_from: dt.date
+    effective_to: dt.date | None = None
+    legal_basis: str = ""
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    def conditions(self) -> list[tuple[str, str, Any]]:
+        """The ``when`` clause as (field, operator, value); a bare value means ``eq``."""
+        out: list[tuple[str, str, Any]] = []
+        for name, cond in self.when.items():
+            if isinstance(cond, dict):
+                out.extend((name, op, value) for op, value in cond.items())
+            else:
+                out.append((name, "eq", cond))
+        return out
+
+
+class Perk(_Model):
+    code: str
+    name: str = ""
+    provider: str
+    min_score: int
+    clean_record_required: bool = False
+    benefit: str = ""
+
+
+class Catalog(_Model):
+    """A validated catalog. Construct it with :func:`parse_catalog`."""
+
+    scheme: Scheme
+    categories: list[Category] = []
+    departments: list[Department] = []
+    metrics: list[Metric] = []
+    rules: list[Rule] = []
+    perks: list[Perk] = []
+    prohibited_attributes: list[str] = []
+
+    @cached_property
+    def metric_by_code(self) -> dict[str, Metric]:
+        return {m.code: m for m in self.metrics}
+
+    @cached_property
+    def department_by_code(self) -> dict[str, Department]:
+        return {d.code: d for d in self.departments}
+
+    @cached_property
+    def category_by_code(self) -> dict[str, Category]:
+        return {c.code: c for c in self.categories}
+
+    @cached_property
+    def perk_by_code(self) -> dict[str, Perk]:
+        return {p.code: p for p in self.perks}
+
+    @cached_property
+    def rule_by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @cached_property
+    def field_columns(self) -> dict[tuple[str, str], str]:
+        """Wide column name for every (field name, type) pair any metric declares."""
+        pairs = {(n, t) for m in self.metrics for n, t in m.fields.items()}
+        return {pair: f"f_{pair[1]}_{pair[0]}" for pair in sorted(pairs)}
+
+    def is_prohibited(self, name: str) -> bool:
+        return is_prohibited(name, self.prohibited_attributes)
+
+    @cached_property
+    def digest(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicated mapping keys instead of keeping the last."""
+
+    duplicate_keys: list[str]
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            mark = key_node.start_mark
+            loader.duplicate_keys.append(f"line {mark.line + 1}: key {key!r} is given twice")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _read_yaml(text: str) -> tuple[Any, list[str]]:
+    loader = _UniqueKeyLoader(text)
+    loader.duplicate_keys = []
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        return None, [f"not valid YAML: {' '.join(str(exc).split())}"]
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    return data, list(loader.duplicate_keys)
+
+
+_SECTIONS: dict[str, type[_Model]] = {
+    "categories": Category,
+    "departments": Department,
+    "metrics": Metric,
+    "rules": Rule,
+    "perks": Perk,
+}
+_ID_KEY = {"rules": "id"}
+
+
+def _where(section: str, index: int, raw: Any) -> str:
+    key = _ID_KEY.get(section, "code")
+    ident = raw.get(key) if isinstance(raw, dict) else None
+    return f"{section}[{index}]" + (f" ({ident})" if ident is not None else "")
+
+
+def _pydantic_problems(where: str, exc: ValidationError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        out.append(f"{where}{'.' + loc if loc else ''}: {err['msg'].lower()}")
+    return out
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Validate catalog YAML against the spec; raise :class:`CatalogRefused` listing every problem."""
+    data, problems = _read_yaml(text)
+    if not isinstance(data, dict):
+        raise CatalogRefused(problems or ["the catalog must be a YAML mapping with a 'scheme' section"])
+    parsed: dict[str, Any] = {}
+    try:
+        parsed["scheme"] = Scheme.model_validate(data.get("scheme"))
+    except ValidationError as exc:
+        problems += _pydantic_problems("scheme", exc)
+    for section, model in _SECTIONS.items():
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            problems.append(f"{section}: must be a list")
+            items = []
+        good = []
+        for i, raw in enumerate(items):
+            try:
+                good.append(model.model_validate(raw))
+            except ValidationError as exc:
+                problems += _pydantic_problems(_where(section, i, raw), exc)
+        parsed[section] = good
+    extra = data.get("prohibited_attributes") or []
+    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
+        problems.append("prohibited_attributes: must be a list of names")
+        extra = []
+    parsed["prohibited_attributes"] = extra
+    if "scheme" not in parsed:
+        raise CatalogRefused(problems)
+    catalog = Catalog(**parsed)
+    problems += semantic_problems(catalog, data)
+    if problems:
+        raise CatalogRefused(problems)
+    return catalog
+
+
+# --------------------------------------------------------------------------- semantics
+
+
+def semantic_problems(catalog: Catalog, raw: dict[str, Any] | None = None) -> list[str]:
+    """Every refusal reason of spec section 1 that applies, in catalog order."""
+    raw = raw or {}
+    problems: list[str] = []
+    s = catalog.scheme
+    if not s.min <= s.base <= s.max:
+        problems.append(f"scheme: base {s.base} must lie between min {s.min} and max {s.max}")
+    problems += _duplicates(catalog)
+    problems += _prohibited_names(catalog)
+    problems += _department_problems(catalog)
+    problems += _metric_problems(catalog)
+    problems += _rule_problems(catalog, raw)
+    return problems
+
+
+def _duplicates(c: Catalog) -> list[str]:
+    out = []
+    for section, codes in (
+        ("categories", [x.code for x in c.categories]),
+        ("departments", [x.code for x in c.departments]),
+        ("metrics", [x.code for x in c.metrics]),
+        ("rules", [x.id for x in c.rules]),
+        ("perks", [x.code for x in c.perks]),
+    ):
+        out += [f"{section}: code {code!r} is duplicated" for code, n in Counter(codes).items() if n > 1]
+    return out
+
+
+def _prohibited_names(c: Catalog) -> list[str]:
+    out = []
+    for i, m in enumerate(c.metrics):
+        if c.is_prohibited(m.code):
+            out.append(f"metrics[{i}] ({m.code}): metric name is a prohibited attribute")
+        out += [
+            f"metrics[{i}] ({m.code}): field {name!r} is a prohibited attribute"
+            for name in m.fields
+            if c.is_prohibited(name)
+        ]
+    return out
+
+
+def _department_problems(c: Catalog) -> list[str]:
+    out = []
+    for i, d in enumerate(c.departments):
+        where = f"departments[{i}] ({d.code})"
+        if not d.legal_basis.strip():
+            out.append(f"{where}: legal_basis is required")
+        out += [
+            f"{where}: metric {m!r} is not defined in metrics"
+            for m in d.metrics
+            if m not in c.metric_by_code
+        ]
+    return out
+
+
+def _metric_problems(c: Catalog) -> list[str]:
+    out = []
+    for i, m in enumerate(c.metrics):
+        where = f"metrics[{i}] ({m.code})"
+        if m.category is None and not m.protected:
+            out.append(f"{where}: category is required")
+        elif m.category is not None and m.category not in c.category_by_code:
+            out.append(f"{where}: category {m.category!r} is not defined in categories")
+        if m.kind == "listing":
+            out += [
+                f"{where}: a listing metric needs a string field {f!r}"
+                for f in LISTING_FIELDS
+                if m.fields.get(f) != "string"
+            ]
+    return out
+
+
+def _rule_problems(c: Catalog, raw: dict[str, Any]) -> list[str]:
+    out = []
+    cap = c.scheme.max_points_per_record
+    for i, r in enumerate(c.rules):
+        where = f"rules[{i}] ({r.id})"
+        if abs(r.points) > cap:
+            out.append(f"{where}: points {r.points} exceeds max_points_per_record {cap}")
+        if r.points == 0:
+            out.append(f"{where}: points must not be 0")
+        if not r.legal_basis.strip():
+            out.append(f"{where}: legal_basis is required")
+        if r.effective_to is not None and r.effective_to <= r.effective_from:
+            out.append(f"{where}: effective_to must be after effective_from")
+        metric = c.metric_by_code.get(r.metric)
+        if metric is None:
+            out.append(f"{where}: metric {r.metric!r} is not defined in metrics")
+            continue
+        if metric.protected:
+            out.append(f"{where}: metric {r.metric!r} is protected and may never be scored")
+        out += _condition_problems(where, r, metric)
+    return out
+
+
+def _condition_problems(where: str, rule: Rule, metric: Metric) -> list[str]:
+    out = []
+    for name, op, value in rule.conditions():
+        ftype = metric.fields.get(name)
+        if ftype is None:
+            out.append(f"{where}: when names field {name!r}, which {metric.code} does not declare")
+            continue
+        if op not in OPERATORS:
+            out.append(f"{where}: when.{name} uses unknown operator {op!r}")
+            continue
+        values = value if op in ("in", "not_in") else [value]
+        if op in ("in", "not_in") and not isinstance(value, list):
+            out.append(f"{where}: when.{name}.{op} takes a list")
+            continue
+        bad = [v for v in values if not condition_value_ok(ftype, v)]
+        if bad:
+            out.append(f"{where}: when.{name}.{op} value {bad[0]!r} is not a {ftype}")
+    return out
+
+
+def condition_value_ok(ftype: str, value: Any) -> bool:
+    """Whether a ``when`` value is written in the field's type."""
+    if ftype == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if ftype == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if ftype == "bool":
+        return isinstance(value, bool)
+    if ftype == "date":
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return True
+        try:
+            dt.date.fromisoformat(str(value))
+        except ValueError:
+            return False
+        return len(str(value)) == 10
+    return isinstance(value, str)
+
+
+def condition_value(ftype: str, value: Any) -> Any:
+    """A ``when`` value converted to the Python type the engine compares with."""
+    if ftype == "date" and not isinstance(value, dt.date):
+        return dt.date.fromisoformat(str(value))
+    if ftype == "number":
+        return float(value)
+    return value

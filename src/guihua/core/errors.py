@@ -1,0 +1,35 @@
+"""Errors a user can act on.
+
+Every adapter turns a :class:`GuihuaError` into one line (CLI) or a problem
+document (HTTP); anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class GuihuaError(Exception):
+    """An error whose message tells the user what to fix."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(GuihuaError):
+    code = "invalid_input"
+
+
+class NotFound(GuihuaError):
+    code = "not_found"
+
+
+class CatalogRefused(GuihuaError):
+    """A catalog failed validation; ``problems`` lists every finding."""
+
+    code = "catalog_refused"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"catalog refused: {len(problems)} problem(s): " + "; ".join(problems))
+        self.problems = problems

@@ -1,0 +1,114 @@
+"""From record to adjustment (spec section 4): first matching rule, points, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from guihua.core.catalog import Catalog, Rule, condition_value
+
+MATCH_COLUMNS: tuple[str, ...] = (
+    "rule_id",
+    "points",
+    "category",
+    "start_date",
+    "end_date",
+    "start_year",
+)
+
+
+def record_schema(catalog: Catalog) -> dict[str, str]:
+    """Columns a record table needs for matching: base columns plus one typed column per field."""
+    schema = {"metric": "string", "occurred_at": "date"}
+    types = {"int": "int64", "number": "float64", "string": "string", "bool": "boolean", "date": "date"}
+    for (_, ftype), column in catalog.field_columns.items():
+        schema[column] = types[ftype]
+    return schema
+
+
+def _condition(records: ir.Table, column: str, op: str, value: Any) -> ir.BooleanValue:
+    col = records[column]
+    if op == "in":
+        expr = col.isin(value)
+    elif op == "not_in":
+        expr = col.notin(value)
+    else:
+        expr = {
+            "eq": col == value,
+            "ne": col != value,
+            "gt": col > value,
+            "gte": col >= value,
+            "lt": col < value,
+            "lte": col <= value,
+        }[op]
+    return expr.fill_null(False)  # a condition on an absent field is false
+
+
+def rule_applies(records: ir.Table, rule: Rule, catalog: Catalog) -> ir.BooleanValue:
+    """The rule's metric, its effective window (no retroactive punishment), and its ``when``."""
+    fields = catalog.metric_by_code[rule.metric].fields
+    cond = (records.metric == rule.metric) & (records.occurred_at >= rule.effective_from)
+    if rule.effective_to is not None:
+        cond &= records.occurred_at < rule.effective_to
+    for name, op, value in rule.conditions():
+        ftype = fields[name]
+        column = catalog.field_columns[(name, ftype)]
+        if op in ("in", "not_in"):
+            value = [condition_value(ftype, v) for v in value]
+        else:
+            value = condition_value(ftype, value)
+        cond &= _condition(records, column, op, value)
+    return cond
+
+
+def _by_rule(rule_id: ir.StringValue, values: dict[str, Any], else_: Any = None) -> Any:
+    if not values:
+        return ibis.literal(else_)
+    return ibis.cases(*[(rule_id == rid, v) for rid, v in values.items()], else_=else_)
+
+
+def match(records: ir.Table, catalog: Catalog) -> ir.Table:
+    """``records`` plus the columns of :data:`MATCH_COLUMNS` (null where no rule applies)."""
+    rules = [r for r in catalog.rules if r.metric in catalog.metric_by_code]
+    if rules:
+        rule_id = ibis.cases(*[(rule_applies(records, r, catalog), r.id) for r in rules], else_=None)
+    else:
+        rule_id = ibis.null().cast("string")
+    t = records.mutate(rule_id=rule_id)
+    occurred = t.occurred_at
+    start = _by_rule(
+        t.rule_id, {r.id: occurred + ibis.interval(days=r.notice_days) for r in rules}
+    )
+    t = t.mutate(
+        points=_by_rule(t.rule_id, {r.id: r.points for r in rules}).cast("int32"),
+        category=_by_rule(
+            t.rule_id, {r.id: catalog.metric_by_code[r.metric].category for r in rules}
+        ).cast("string"),
+        start_date=start.cast("date"),
+    )
+    end = _by_rule(
+        t.rule_id,
+        {
+            r.id: t.start_date + ibis.interval(days=r.valid_days)
+            for r in rules
+            if r.valid_days is not None
+        },
+    )
+    return t.mutate(end_date=end.cast("date"), start_year=t.start_date.year().cast("int32"))
+
+
+def match_sql(
+    catalog: Catalog, schema: ibis.Schema, table_name: str = "batch", dialect: str = "duckdb"
+) -> str:
+    """SQL matching every row of ``table_name`` (other columns pass through).
+
+    Compiled once per catalog and batch shape, then reused for every chunk.
+    """
+    records = ibis.table(schema, name=table_name)
+    return str(ibis.to_sql(match(records, catalog), dialect=dialect))
+
+
+__all__ = ["MATCH_COLUMNS", "match", "match_sql", "record_schema", "rule_applies", "dt"]

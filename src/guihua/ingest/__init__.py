@@ -1,0 +1,1 @@
+"""Ingestion: read department files in chunks, validate in columns, classify, store."""

@@ -1,0 +1,324 @@
+"""Streaming readers for department files (CSV, JSON Lines, Parquet).
+
+Every reader yields :class:`RawChunk` objects: all values as text (an empty or
+missing cell is null), a ``line`` column, and the rows the reader could not
+even split into cells. Memory stays bounded by the chunk size, however large
+the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from guihua.core.errors import GuihuaError
+
+BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
+LINE = "__line"  # internal column: the row's line number in the file
+CHUNK_ROWS = 65_536
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+@dataclass
+class Unreadable:
+    """A row that could not be split into cells; it is quarantined as it came."""
+
+    line: int | None
+    raw: str
+    detail: str
+
+
+@dataclass
+class RawChunk:
+    table: pa.Table  # base columns + field columns, all string; plus int64 LINE
+    unreadable: list[Unreadable] = field(default_factory=list)
+    raw_lines: list[str] | None = None  # JSON Lines keep the line text for quarantine
+
+    @property
+    def field_names(self) -> list[str]:
+        return [c for c in self.table.column_names if c not in (*BASE_COLUMNS, LINE)]
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise GuihuaError(
+            f"cannot read {path.name}: unknown extension {path.suffix or '(none)'!r}; "
+            "use .csv, .jsonl or .parquet"
+        )
+    return fmt
+
+
+def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
+    """Chunks of a department file, by extension."""
+    if not path.is_file():
+        raise GuihuaError(f"cannot read {path}: no such file")
+    readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
+    return readers[file_format(path)](path, chunk_rows)
+
+
+def _check_header(path: Path, names: list[str]) -> None:
+    missing = [c for c in BASE_COLUMNS if c not in names]
+    if missing:
+        raise GuihuaError(
+            f"cannot read {path.name}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(BASE_COLUMNS)} then one column per field"
+        )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise GuihuaError(f"cannot read {path.name}: column(s) {', '.join(dupes)} appear twice")
+    if LINE in names:
+        raise GuihuaError(f"cannot read {path.name}: {LINE!r} is reserved and cannot be a field")
+
+
+def _with_lines(table: pa.Table, first_line: int) -> pa.Table:
+    lines = pa.array(range(first_line, first_line + table.num_rows), pa.int64())
+    return table.append_column(LINE, lines)
+
+
+def _blank_to_null(table: pa.Table) -> pa.Table:
+    cols = []
+    for col in table.columns:
+        col = pc.cast(col, pa.string())
+        cols.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
+    return pa.table(cols, names=table.column_names)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except UnicodeDecodeError as exc:
+        raise GuihuaError(f"cannot read {path.name}: not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise GuihuaError(f"cannot read {path.name}: bad CSV header ({exc})") from exc
+    if not header:
+        raise GuihuaError(f"cannot read {path.name}: the file is empty; a header row is required")
+    return [h.strip() for h in header]
+
+
+def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+    """Fast path: pyarrow's reader. Files with ragged rows take the exact, slower path."""
+    names = _csv_header(path)
+    _check_header(path, names)
+    if _has_ragged_rows(path, names):
+        yield from _csv_chunks_exact(path, names, chunk_rows)
+        return
+    bad: list[Unreadable] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append(
+            Unreadable(
+                line=row.number,
+                raw=row.text,
+                detail=f"row has {row.actual_columns} cells, the header has {row.expected_columns}",
+            )
+        )
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=8 << 20, encoding="utf8"
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            return
+        raise GuihuaError(f"cannot read {path.name}: {exc}") from exc
+    line = 2  # the header is line 1; quoted line breaks inside cells are not counted
+    try:
+        for batch in reader:
+            table = _blank_to_null(pa.Table.from_batches([batch]))
+            yield from _split(RawChunk(_with_lines(table, line)), chunk_rows)
+            line += table.num_rows
+    except pa.ArrowInvalid as exc:
+        raise GuihuaError(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
+    if bad:  # a ragged row the quick pass missed (it never should): keep it all the same
+        yield RawChunk(_with_lines(_empty(names), 0), unreadable=bad[:])
+
+
+def _has_ragged_rows(path: Path, names: list[str]) -> bool:
+    """One quick parse-only pass: does any row have the wrong number of cells?"""
+    ragged = 0
+
+    def count(_row: Any) -> str:
+        nonlocal ragged
+        ragged += 1
+        return "skip"
+
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=8 << 20),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=count),
+            convert_options=pacsv.ConvertOptions(include_columns=[names[0]], column_types={names[0]: pa.string()}),
+        )
+        for _ in reader:
+            if ragged:
+                return True
+    except pa.ArrowInvalid:
+        return False  # reported by the real pass
+    return ragged > 0
+
+
+def _csv_chunks_exact(path: Path, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    """Row by row with the csv module: exact line numbers for rows that cannot be split."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        bad: list[Unreadable] = []
+        start = reader.line_num + 1
+        for row in reader:
+            if len(row) != len(names):
+                if row:
+                    detail = f"row has {len(row)} cells, the header has {len(names)}"
+                    bad.append(Unreadable(start, ",".join(row), detail))
+            else:
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
+            if len(rows) + len(bad) >= chunk_rows:
+                yield _rows_chunk(names, rows, lines, bad)
+                rows, lines, bad = [], [], []
+        if rows or bad:
+            yield _rows_chunk(names, rows, lines, bad)
+
+
+def _rows_chunk(names: list[str], rows: list[list[str]], lines: list[int], bad: list[Unreadable]) -> RawChunk:
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    table = _blank_to_null(pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, columns, strict=True)}))
+    return RawChunk(table.append_column(LINE, pa.array(lines, pa.int64())), unreadable=bad)
+
+
+def _split(chunk: RawChunk, rows: int) -> Iterator[RawChunk]:
+    if chunk.table.num_rows <= rows:
+        yield chunk
+        return
+    for i, start in enumerate(range(0, chunk.table.num_rows, rows)):
+        yield RawChunk(chunk.table.slice(start, rows), chunk.unreadable if i == 0 else [])
+
+
+def _empty(names: list[str]) -> pa.Table:
+    return pa.table({n: pa.array([], pa.string()) for n in names})
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise GuihuaError(f"cannot read {path.name}: not a Parquet file ({exc})") from exc
+    names = pf.schema_arrow.names
+    _check_header(path, names)
+    for fld in pf.schema_arrow:
+        if pa.types.is_nested(fld.type):
+            raise GuihuaError(f"cannot read {path.name}: column {fld.name!r} is nested; use scalars")
+    line = 1
+    try:
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            table = _blank_to_null(pa.Table.from_batches([batch]))
+            yield RawChunk(_with_lines(table, line))
+            line += table.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise GuihuaError(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+NESTED = "\x00nested"  # marks a JSON object/array value: never a valid field value
+
+
+def _cell(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return NESTED
+
+
+def _jsonl_row(obj: Any) -> dict[str, str | None] | str:
+    """Flatten one JSON object into text cells; a string return is why it failed."""
+    if not isinstance(obj, dict):
+        return "the line is not a JSON object"
+    fields = obj.get("fields", {})
+    if fields is None:
+        fields = {}
+    if not isinstance(fields, dict):
+        return "'fields' is not a JSON object"
+    row = {k: _cell(obj.get(k)) for k in BASE_COLUMNS}
+    extras = {k: v for k, v in obj.items() if k not in (*BASE_COLUMNS, "fields")}
+    for key, value in {**extras, **fields}.items():
+        row[str(key)] = _cell(value)
+    return row
+
+
+def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
+    try:
+        fh = path.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise GuihuaError(f"cannot read {path.name}: {exc.strerror}") from exc
+    with fh:
+        rows: list[dict[str, str | None]] = []
+        lines: list[int] = []
+        raws: list[str] = []
+        bad: list[Unreadable] = []
+        try:
+            for number, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    parsed = _jsonl_row(json.loads(text))
+                except json.JSONDecodeError as exc:
+                    parsed = f"not valid JSON ({exc.msg} at column {exc.colno})"
+                if isinstance(parsed, str):
+                    bad.append(Unreadable(number, text.rstrip("\n"), parsed))
+                else:
+                    rows.append(parsed)
+                    lines.append(number)
+                    raws.append(text.rstrip("\n"))
+                if len(rows) + len(bad) >= chunk_rows:
+                    yield _jsonl_chunk(rows, lines, raws, bad)
+                    rows, lines, raws, bad = [], [], [], []
+        except UnicodeDecodeError as exc:
+            raise GuihuaError(f"cannot read {path.name}: not UTF-8 text ({exc.reason})") from exc
+        if rows or bad:
+            yield _jsonl_chunk(rows, lines, raws, bad)
+
+
+def _jsonl_chunk(
+    rows: list[dict[str, str | None]], lines: list[int], raws: list[str], bad: list[Unreadable]
+) -> RawChunk:
+    names = list(dict.fromkeys(k for r in rows for k in r)) or list(BASE_COLUMNS)
+    for base in BASE_COLUMNS:
+        if base not in names:
+            names.append(base)
+    data = {n: pa.array([r.get(n) for r in rows], pa.string()) for n in names}
+    data.pop(LINE, None)  # a field named like our column is dropped here and so reported missing
+    data[LINE] = pa.array(lines, pa.int64())
+    return RawChunk(pa.table(data), unreadable=bad, raw_lines=raws)

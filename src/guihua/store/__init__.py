@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 over SQLite (embedded default) or PostgreSQL, migrated by Alembic."""

@@ -1,0 +1,144 @@
+"""Opening a store: URL resolution, engine set-up, migrations, bulk I/O helpers."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from guihua.core.errors import GuihuaError
+
+DEFAULT_DB = "guihua.db"
+SQL_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}
+
+
+def resolve_url(db: str | None) -> str:
+    """``--db`` value (path or SQLAlchemy URL), else ``GUIHUA_DB``, else ``guihua.db`` here."""
+    db = db or os.environ.get("GUIHUA_DB") or DEFAULT_DB
+    if "://" in db:
+        if db.startswith("postgresql://") or db.startswith("postgres://"):
+            return "postgresql+psycopg://" + db.split("://", 1)[1]
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+@dataclass
+class Store:
+    engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def sql_dialect(self) -> str:
+        """The dialect name Ibis compiles to for this store."""
+        return SQL_DIALECTS[self.dialect]
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: everything in it lands, or nothing does."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-200000")
+    cur.close()
+
+
+def open_store(db: str | None = None) -> Store:
+    """Open (creating or migrating as needed) the store named by ``db``."""
+    url = resolve_url(db)
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise GuihuaError(f"cannot open store {db!r}: not a file path or database URL ({exc})") from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        path = engine.url.database
+        if path and path != ":memory:" and not Path(path).parent.exists():
+            raise GuihuaError(f"cannot open store {db!r}: folder {Path(path).parent} does not exist")
+    elif engine.dialect.name not in SQL_DIALECTS:
+        raise GuihuaError(f"unsupported store {engine.dialect.name!r}: use a SQLite file or PostgreSQL")
+    store = Store(engine)
+    try:
+        migrate(store)
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())[:200]
+        raise GuihuaError(f"cannot open store {db or url!r}: {reason}") from exc
+    return store
+
+
+def _alembic_config(conn: Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("guihua.store") / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(store: Store) -> None:
+    """Bring the schema to the newest revision (cheap when already there)."""
+    with store.engine.begin() as conn:
+        cfg = _alembic_config(conn)
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        if MigrationContext.configure(conn).get_current_revision() != head:
+            command.upgrade(cfg, "head")
+
+
+# --------------------------------------------------------------------------- bulk I/O
+
+
+def _python_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
+    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
+        column = pc.cast(column, pa.string())
+    return column.to_pylist()  # type: ignore[no-any-return]
+
+
+def bulk_insert(conn: Connection, table: str, rows: pa.Table) -> None:
+    """Insert an Arrow table's rows: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+    if rows.num_rows == 0:
+        return
+    cols = rows.column_names
+    if conn.dialect.name == "postgresql":
+        buf = io.BytesIO()
+        pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buf.getvalue())
+        return
+    values = list(zip(*(_python_values(rows.column(c)) for c in cols), strict=True))
+    placeholders = ", ".join("?" for _ in cols)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
+
+
+def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
+    """Run a query and return its rows as an Arrow table (types as the driver gives them)."""
+    result = conn.execute(text(sql), params or {})
+    names = list(result.keys())
+    rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})

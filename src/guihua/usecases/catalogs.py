@@ -1,0 +1,95 @@
+"""Catalog versions: load (validate, keep every version, re-match stored records), show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select
+
+from guihua.catalogs import default_catalog_text
+from guihua.core.catalog import Catalog, parse_catalog
+from guihua.kit.clock import now
+from guihua.store import schema
+from guihua.store.database import Store
+
+
+@dataclass(frozen=True)
+class ActiveCatalog:
+    version: int | None  # None: the packaged default, not yet stored
+    catalog: Catalog
+
+
+def active_catalog(conn: Connection) -> ActiveCatalog:
+    """The newest stored catalog, else the packaged default."""
+    row = conn.execute(
+        select(schema.catalogs.c.version, schema.catalogs.c.source)
+        .order_by(schema.catalogs.c.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return ActiveCatalog(None, parse_catalog(default_catalog_text()))
+    return ActiveCatalog(row.version, parse_catalog(row.source))
+
+
+def ensure_catalog(conn: Connection) -> ActiveCatalog:
+    """The active catalog, storing the default as version 1 on first use so matches stay traceable."""
+    active = active_catalog(conn)
+    if active.version is not None:
+        return active
+    version = _store_version(conn, active.catalog, default_catalog_text(), "default")
+    return ActiveCatalog(version, active.catalog)
+
+
+def _store_version(conn: Connection, catalog: Catalog, source: str, loaded_by: str) -> int:
+    result = conn.execute(
+        insert(schema.catalogs).values(
+            name=catalog.scheme.name,
+            digest=catalog.digest,
+            source=source,
+            loaded_at=now(),
+            loaded_by=loaded_by,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    version: int
+    catalog: Catalog
+    rematched: int
+    unchanged: bool
+
+
+def load_catalog(store: Store, text: str, loaded_by: str = "cli") -> LoadResult:
+    """Validate ``text`` (refusing it whole with every problem), store it, re-match all records.
+
+    Loading a catalog identical to the active one changes nothing.
+    """
+    from guihua.usecases.rematch import rematch_all
+
+    catalog = parse_catalog(text)
+    with store.begin() as conn:
+        current = active_catalog(conn)
+        if current.version is not None and current.catalog.digest == catalog.digest:
+            return LoadResult(current.version, catalog, 0, unchanged=True)
+        version = _store_version(conn, catalog, text, loaded_by)
+        count = rematch_all(conn, catalog)
+    return LoadResult(version, catalog, count, unchanged=False)
+
+
+def catalog_versions(store: Store) -> list[tuple[int, str, str, str]]:
+    with store.begin() as conn:
+        rows = conn.execute(
+            select(
+                schema.catalogs.c.version,
+                schema.catalogs.c.name,
+                schema.catalogs.c.loaded_at,
+                schema.catalogs.c.digest,
+            ).order_by(schema.catalogs.c.version)
+        ).all()
+    return [(r.version, r.name, str(r.loaded_at)[:19], r.digest[:12]) for r in rows]
+
+
+def count_versions(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(schema.catalogs)).scalar_one())

@@ -1,0 +1,295 @@
+"""Ingesting a department's submission: validate, classify (new / duplicate / correction), match, store.
+
+One submission is one transaction: either every accepted record and every
+quarantined row of the file lands, or (on a file-level error) nothing does.
+Idempotency (spec section 3) makes re-sending a file safe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Connection, insert, update
+
+from guihua.core.errors import GuihuaError, NotFound
+from guihua.engine.runner import BatchMatcher
+from guihua.ingest.readers import LINE, RawChunk, read_chunks
+from guihua.ingest.validate import ChunkValidator
+from guihua.kit.clock import now, today
+from guihua.store import schema
+from guihua.store.database import Store, bulk_insert, fetch_arrow
+from guihua.usecases.catalogs import ensure_catalog
+
+CONTENT = ("subject_id", "metric", "occurred_at", "fields")
+
+
+@dataclass
+class IngestResult:
+    submission_id: int
+    department: str
+    catalog_version: int
+    accepted: int = 0
+    duplicates: int = 0
+    corrected: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    outcomes: list[dict[str, object]] | None = None  # per row, when asked for
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "corrected": self.corrected,
+            "rejected": self.rejected,
+            "rejected_by_reason": self.rejected_by_reason,
+            "submission_id": self.submission_id,
+            "department": self.department,
+            "catalog_version": self.catalog_version,
+        }
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    department: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+) -> IngestResult:
+    """Ingest a CSV, JSON Lines or Parquet file for ``department``."""
+    return ingest_chunks(store, read_chunks(path), department, str(path), on_progress, as_of)
+
+
+def ingest_chunks(
+    store: Store,
+    chunks: Iterable[RawChunk],
+    department: str,
+    origin: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+    keep_outcomes: bool = False,
+) -> IngestResult:
+    with store.begin() as conn:
+        active = ensure_catalog(conn)
+        catalog = active.catalog
+        if department not in catalog.department_by_code:
+            known = ", ".join(sorted(catalog.department_by_code)) or "none"
+            raise NotFound(f"unknown department {department!r}; the catalog has: {known}")
+        assert active.version is not None
+        received = now()
+        sub_id = conn.execute(
+            insert(schema.submissions).values(
+                department=department,
+                origin=origin[:500],
+                received_at=received,
+                catalog_version=active.version,
+                accepted=0,
+                duplicates=0,
+                corrected=0,
+                rejected=0,
+            )
+        ).inserted_primary_key[0]
+        result = IngestResult(int(sub_id), department, active.version)
+        result.outcomes = [] if keep_outcomes else None
+        step = _Step(conn, ChunkValidator(catalog, department, as_of or today()), BatchMatcher(catalog), result, received)
+        try:
+            for chunk in chunks:
+                step.run(chunk)
+                if on_progress:
+                    on_progress(chunk.table.num_rows + len(chunk.unreadable))
+        finally:
+            step.matcher.close()
+        conn.execute(
+            update(schema.submissions)
+            .where(schema.submissions.c.id == result.submission_id)
+            .values(
+                accepted=result.accepted,
+                duplicates=result.duplicates,
+                corrected=result.corrected,
+                rejected=result.rejected,
+            )
+        )
+    return result
+
+
+@dataclass
+class _Step:
+    conn: Connection
+    validator: ChunkValidator
+    matcher: BatchMatcher
+    result: IngestResult
+    received: dt.datetime
+
+    def run(self, chunk: RawChunk) -> None:
+        checked = self.validator.validate(chunk)
+        self._quarantine(checked.rejects)
+        if checked.valid.height:
+            self._store(checked.valid)
+
+    def _quarantine(self, rejects: pl.DataFrame) -> None:
+        if not rejects.height:
+            return
+        self.result.rejected += rejects.height
+        for reason, n in rejects.group_by("reason").len().iter_rows():
+            self.result.rejected_by_reason[reason] = self.result.rejected_by_reason.get(reason, 0) + n
+        rows = rejects.rename({LINE: "line"}).with_columns(
+            submission_id=pl.lit(self.result.submission_id, pl.Int64),
+            department=pl.lit(self.result.department),
+            received_at=pl.lit(self.received.isoformat()),
+        )
+        if self.result.outcomes is not None:
+            self.result.outcomes += [
+                {"line": r["line"], "source_id": r["source_id"], "outcome": "rejected",
+                 "reason": r["reason"], "detail": r["detail"]}
+                for r in rows.iter_rows(named=True)
+            ]
+        bulk_insert(self.conn, "quarantine", rows.to_arrow())
+
+    def _store(self, valid: pl.DataFrame) -> None:
+        classified = self._classify(valid.sort(LINE))
+        counts = dict(classified.group_by("outcome").len().iter_rows())
+        self.result.accepted += counts.get("accepted", 0)
+        self.result.duplicates += counts.get("duplicate", 0)
+        self.result.corrected += counts.get("corrected", 0)
+        if self.result.outcomes is not None:
+            self.result.outcomes += [
+                {"line": r[LINE], "source_id": r["source_id"], "outcome": r["outcome"]}
+                for r in classified.select(LINE, "source_id", "outcome").iter_rows(named=True)
+            ]
+        superseded = classified.filter(pl.col("outcome") != "duplicate").get_column("__stored_id")
+        superseded = superseded.drop_nulls().unique().to_list()
+        if superseded:
+            self._supersede(superseded)
+        new = classified.filter(pl.col("outcome") != "duplicate")
+        if not new.height:
+            return
+        matched = pl.from_arrow(self.matcher.match(new.drop("outcome", "__stored_id").to_arrow()))
+        assert isinstance(matched, pl.DataFrame)
+        rows = matched.select(
+            pl.lit(self.result.department).alias("department"),
+            "source_id",
+            "version",
+            "is_current",
+            pl.lit(None, pl.String).alias("retracted_at"),
+            *CONTENT,
+            pl.lit(self.result.submission_id, pl.Int64).alias("submission_id"),
+            pl.col(LINE).alias("line"),
+            pl.lit(self.received.isoformat()).alias("received_at"),
+            *schema.DERIVED_COLUMNS,
+        )
+        bulk_insert(self.conn, "records", rows.to_arrow())
+
+    def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """Outcome per row; versions and current flag for rows to store.
+
+        The first row of a key compares with the stored current version, each
+        later row of the same key in this submission with the row before it.
+        """
+        stored = self._lookup(valid.get_column("source_id").unique().to_list())
+        content = pl.concat_str([pl.col(c).cast(pl.String) for c in CONTENT], separator="\x1f")
+        stored = stored.select(
+            "source_id",
+            pl.col("id").alias("__stored_id"),
+            pl.col("version").alias("__stored_version"),
+            content.alias("__stored_content"),
+        )
+        df = valid.with_columns(content.alias("__content")).join(stored, on="source_id", how="left")
+        prev = pl.col("__content").shift(1).over("source_id", order_by=LINE)
+        df = df.with_columns(
+            pl.when(prev.is_null()).then(pl.col("__stored_content")).otherwise(prev).alias("__prev")
+        )
+        outcome = (
+            pl.when(pl.col("__prev").is_null())
+            .then(pl.lit("accepted"))
+            .when(pl.col("__prev") == pl.col("__content"))
+            .then(pl.lit("duplicate"))
+            .otherwise(pl.lit("corrected"))
+        )
+        df = df.with_columns(outcome.alias("outcome"))
+        stores = (pl.col("outcome") != "duplicate").cast(pl.Int32)
+        version = pl.col("__stored_version").fill_null(0) + stores.cum_sum().over("source_id", order_by=LINE)
+        last_stored = (
+            pl.when(stores == 1).then(pl.col(LINE)).max().over("source_id")
+        )
+        df = df.with_columns(
+            version.cast(pl.Int32).alias("version"),
+            (pl.col(LINE) == last_stored).fill_null(False).alias("is_current"),
+        )
+        return df.drop("__content", "__stored_content", "__prev", "__stored_version")
+
+    def _lookup(self, source_ids: list[str]) -> pl.DataFrame:
+        """Current stored versions of these keys, through a temporary key table."""
+        conn = self.conn
+        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS batch_keys (source_id TEXT PRIMARY KEY)")
+        conn.exec_driver_sql("DELETE FROM batch_keys")
+        bulk_insert(conn, "batch_keys", pa.table({"source_id": pa.array(source_ids, pa.string())}))
+        table = fetch_arrow(
+            conn,
+            "SELECT r.source_id, r.id, r.version, r.subject_id, r.metric, r.occurred_at, r.fields "
+            "FROM records r JOIN batch_keys k ON r.source_id = k.source_id "
+            "WHERE r.department = :dept AND r.is_current",
+            {"dept": self.result.department},
+        )
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        if not df.height:
+            return pl.DataFrame(
+                schema={"source_id": pl.String, "id": pl.Int64, "version": pl.Int32,
+                        "subject_id": pl.String, "metric": pl.String, "occurred_at": pl.Date,
+                        "fields": pl.String}
+            )
+        return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
+
+    def _supersede(self, ids: list[int]) -> None:
+        table = schema.records
+        for start in range(0, len(ids), 10_000):
+            part = ids[start : start + 10_000]
+            self.conn.execute(update(table).where(table.c.id.in_(part)).values(is_current=False))
+
+
+def retract(store: Store, department: str, source_id: str) -> dt.datetime:
+    """Retract a department's record: it no longer counts; its history stays."""
+    table = schema.records
+    with store.begin() as conn:
+        catalog = ensure_catalog(conn).catalog
+        if department not in catalog.department_by_code:
+            raise NotFound(f"unknown department {department!r}")
+        row = conn.execute(
+            table.select().where(
+                table.c.department == department, table.c.source_id == source_id, table.c.is_current
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no record {source_id!r} from {department}")
+        if row.retracted_at is not None:
+            raise GuihuaError(f"record {source_id!r} from {department} was already retracted on {str(row.retracted_at)[:10]}")
+        when = now()
+        conn.execute(update(table).where(table.c.id == row.id).values(retracted_at=when))
+    return when
+
+
+def list_rejects(store: Store, department: str | None = None, limit: int = 1000) -> list[dict[str, object]]:
+    """Quarantined rows, newest submission first, with reason, line and the raw row."""
+    q = schema.quarantine
+    stmt = q.select().order_by(q.c.submission_id.desc(), q.c.line).limit(limit)
+    if department:
+        stmt = stmt.where(q.c.department == department)
+    with store.begin() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        {
+            "submission_id": r["submission_id"],
+            "department": r["department"],
+            "line": r["line"],
+            "reason": r["reason"],
+            "detail": r["detail"],
+            "source_id": r["source_id"],
+            "raw": r["raw"],
+            "received_at": str(r["received_at"])[:19],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,292 @@
+"""Scores, explanations, perks, exports and the distribution report.
+
+All of them run the engine's expressions (guihua.engine.score) on the store;
+this module only chooses the subset, runs it and shapes the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from sqlalchemy import Connection
+
+from guihua.core.catalog import Catalog
+from guihua.core.errors import InvalidInput
+from guihua.core.ids import is_valid_subject_id, normalize_subject_id
+from guihua.engine import score as engine
+from guihua.engine.runner import run_on_store
+from guihua.kit.clock import as_date, today
+from guihua.store.database import Store
+from guihua.usecases.catalogs import active_catalog
+
+
+def check_subject(subject_id: str) -> str:
+    """A normalised subject id, or an error saying what a valid one looks like."""
+    sid = normalize_subject_id(subject_id)
+    if not is_valid_subject_id(sid, today()):
+        raise InvalidInput(
+            f"invalid subject id {subject_id!r}: expected an 18-character resident identity number "
+            "(17 digits and a matching check digit 0-9 or X, a real birth date, a known province code)"
+        )
+    return sid
+
+
+@dataclass
+class Score:
+    subject_id: str
+    at: str
+    score: int
+    defaulter: bool
+    base: int
+    catalog_version: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _subject_records(subject_id: str) -> Any:
+    r = engine.records_table()
+    return r.filter(r.subject_id == subject_id)
+
+
+def _score_in(conn: Connection, store: Store, catalog: Catalog, sid: str, at: dt.date) -> tuple[int, bool]:
+    rows = run_on_store(conn, engine.scores(_subject_records(sid), catalog, at), store.sql_dialect)
+    if rows.num_rows == 0:
+        return catalog.scheme.base, False  # no records: base, not a defaulter
+    return int(rows.column("score")[0].as_py()), bool(rows.column("defaulter")[0].as_py())
+
+
+def subject_score(store: Store, subject_id: str, at: dt.date | None = None) -> Score:
+    sid, at = check_subject(subject_id), at or today()
+    with store.begin() as conn:
+        active = active_catalog(conn)
+        value, defaulter = _score_in(conn, store, active.catalog, sid, at)
+    return Score(sid, at.isoformat(), value, defaulter, active.catalog.scheme.base, active.version)
+
+
+@dataclass
+class ExplanationItem:
+    department: str
+    department_name: str
+    source_id: str
+    version: int
+    metric: str
+    metric_name: str
+    occurred_at: str
+    fields: dict[str, Any]
+    rule_id: str | None
+    points: int
+    category: str | None
+    start: str | None
+    end: str | None
+    active: bool
+    status: str  # counting | expired | pending | retracted | no_rule | protected
+    caps_bit: list[str]
+    rule_legal_basis: str | None
+    department_legal_basis: str
+    case_id: str | None = None
+    action: str | None = None
+
+
+@dataclass
+class Explanation:
+    score: Score
+    items: list[ExplanationItem] = field(default_factory=list)
+    listings: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.score.as_dict(), "records": [asdict(i) for i in self.items], "listings": self.listings}
+
+
+def _status(row: dict[str, Any], catalog: Catalog, at: dt.date) -> str:
+    metric = catalog.metric_by_code.get(row["metric"])
+    if row["retracted"]:
+        return "retracted"
+    if metric is not None and metric.protected:
+        return "protected"
+    if row["rule_id"] is None:
+        return "no_rule"
+    if row["active"]:
+        return "counting"
+    start = as_date(row["start_date"])
+    return "pending" if start is not None and start > at else "expired"
+
+
+def explain(store: Store, subject_id: str, at: dt.date | None = None) -> Explanation:
+    """Every record behind a subject's score, as the engine sees it at ``at``."""
+    sid, at = check_subject(subject_id), at or today()
+    with store.begin() as conn:
+        active = active_catalog(conn)
+        catalog = active.catalog
+        value, defaulter = _score_in(conn, store, catalog, sid, at)
+        rows = run_on_store(conn, engine.explanation(_subject_records(sid), catalog, at), store.sql_dialect)
+        listing_rows = run_on_store(conn, engine.listings(_subject_records(sid)), store.sql_dialect)
+    result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
+    for row in rows.to_pylist():
+        result.items.append(_item(row, catalog, at))
+    for row in listing_rows.to_pylist():
+        listed, resolved = as_date(row["listed_at"]), as_date(row["resolved_at"])
+        result.listings.append(
+            {
+                "metric": row["metric"],
+                "case_id": row["case_id"],
+                "listed_at": listed.isoformat() if listed else None,
+                "resolved_at": resolved.isoformat() if resolved else None,
+                "open": bool(listed and listed <= at and (resolved is None or resolved > at)),
+            }
+        )
+    return result
+
+
+def _item(row: dict[str, Any], catalog: Catalog, at: dt.date) -> ExplanationItem:
+    rule = catalog.rule_by_id.get(row["rule_id"]) if row["rule_id"] else None
+    dept = catalog.department_by_code.get(row["department"])
+    metric = catalog.metric_by_code.get(row["metric"])
+    start, end = as_date(row["start_date"]), as_date(row["effective_end"])
+    caps = [kind for kind in ("gain", "loss") if row[f"{kind}_capped"]]
+    return ExplanationItem(
+        department=row["department"],
+        department_name=dept.name if dept else row["department"],
+        source_id=row["source_id"],
+        version=int(row["version"]),
+        metric=row["metric"],
+        metric_name=metric.name if metric else row["metric"],
+        occurred_at=str(as_date(row["occurred_at"])),
+        fields=json.loads(row["fields"]),
+        rule_id=row["rule_id"],
+        points=int(row["points"] or 0),
+        category=row["category"],
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        active=bool(row["active"]),
+        status=_status(row, catalog, at),
+        caps_bit=caps,
+        rule_legal_basis=rule.legal_basis if rule else None,
+        department_legal_basis=dept.legal_basis if dept else "",
+        case_id=row["case_id"],
+        action=row["action"],
+    )
+
+
+@dataclass
+class PerkEligibility:
+    perk: str
+    name: str
+    provider: str
+    eligible: bool
+    reason: str
+    benefit: str
+
+
+def perks(store: Store, subject_id: str, at: dt.date | None = None) -> tuple[Score, list[PerkEligibility]]:
+    """Each perk of the scheme with eligible yes/no and why (spec section 6)."""
+    s = subject_score(store, subject_id, at)
+    with store.begin() as conn:
+        catalog = active_catalog(conn).catalog
+    return s, [perk_eligibility(catalog, p.code, s) for p in catalog.perks]
+
+
+def perk_eligibility(catalog: Catalog, code: str, s: Score) -> PerkEligibility:
+    p = catalog.perk_by_code[code]
+    if s.score < p.min_score:
+        ok, why = False, f"score {s.score} is below the minimum {p.min_score}"
+    elif p.clean_record_required and s.defaulter:
+        ok, why = False, "on the defaulter list: a clean record is required"
+    else:
+        clean = " and a clean record" if p.clean_record_required else ""
+        ok, why = True, f"score {s.score} reaches the minimum {p.min_score}{clean}"
+    return PerkEligibility(p.code, p.name, p.provider, ok, why, p.benefit)
+
+
+# --------------------------------------------------------------------------- population
+
+
+def all_scores(store: Store, at: dt.date) -> pa.Table:
+    """subject_id, score, defaulter for every subject with a counting record."""
+    with store.begin() as conn:
+        catalog = active_catalog(conn).catalog
+        table = run_on_store(conn, engine.scores(engine.records_table(), catalog, at), store.sql_dialect)
+    if table.num_rows == 0:
+        return pa.table(
+            {"subject_id": pa.array([], pa.string()), "score": pa.array([], pa.int64()),
+             "defaulter": pa.array([], pa.bool_())}
+        )
+    return pa.table(
+        {
+            "subject_id": table.column("subject_id").cast(pa.string()),
+            "score": table.column("score").cast(pa.int64()),
+            "defaulter": pc.cast(table.column("defaulter"), pa.bool_()),
+        }
+    ).sort_by("subject_id")
+
+
+def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
+    at = at or today()
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise InvalidInput(f"cannot write {out.name}: use a .csv or .parquet file name")
+    if not out.parent.exists():
+        raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
+    table = all_scores(store, at)
+    table = table.append_column("at", pa.array([at] * table.num_rows, pa.date32()))
+    if suffix == ".csv":
+        pacsv.write_csv(table, out)
+    else:
+        pq.write_table(table, out)
+    return int(table.num_rows)
+
+
+@dataclass
+class Distribution:
+    at: str
+    base: int
+    subjects: int
+    above: int
+    at_base: int
+    below: int
+    defaulters: int
+    below_and_defaulter: int
+    histogram: list[dict[str, int]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def distribution(store: Store, at: dt.date | None = None, bin_width: int = 10) -> Distribution:
+    at = at or today()
+    with store.begin() as conn:
+        catalog = active_catalog(conn).catalog
+        r = engine.records_table()
+        s = engine.scores(r, catalog, at)
+        base = catalog.scheme.base
+        summary = s.aggregate(
+            subjects=s.count(),
+            above=(s.score > base).sum(),
+            at_base=(s.score == base).sum(),
+            below=(s.score < base).sum(),
+            defaulters=s.defaulter.cast("int64").sum(),
+            below_and_defaulter=((s.score < base) & s.defaulter).sum(),
+        )
+        bins = s.mutate(low=(s.score // bin_width) * bin_width)
+        hist = bins.group_by("low").aggregate(count=bins.count()).order_by("low")
+        head = run_on_store(conn, summary, store.sql_dialect).to_pylist()[0]
+        bars = run_on_store(conn, hist, store.sql_dialect).to_pylist()
+    counts = {k: int(v or 0) for k, v in head.items()}
+    return Distribution(
+        at=at.isoformat(),
+        base=base,
+        histogram=[{"from": int(b["low"]), "to": int(b["low"]) + bin_width, "count": int(b["count"])} for b in bars],
+        **counts,
+    )
+
+
+__all__ = ["ibis"]
