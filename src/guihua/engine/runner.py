@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
@@ -9,6 +13,9 @@ from sqlalchemy import Connection
 
 from guihua.core.catalog import Catalog
 from guihua.engine.match import match_sql
+
+
+_MATCH_SQL: dict[tuple[str, pa.Schema], str] = {}
 
 
 class BatchMatcher:
@@ -23,26 +30,84 @@ class BatchMatcher:
         self.catalog = catalog
         self._db = duckdb.connect()
         self._db.execute("SET threads TO 2")
-        self._compiled: dict[pa.Schema, str] = {}
 
     def match(self, batch: pa.Table) -> pa.Table:
-        sql = self._compiled.get(batch.schema)
+        key = (self.catalog.digest, batch.schema)
+        sql = _MATCH_SQL.get(key)
         if sql is None:
             schema = ibis.Schema.from_pyarrow(batch.schema)
-            sql = self._compiled[batch.schema] = match_sql(self.catalog, schema)
+            sql = _MATCH_SQL[key] = match_sql(self.catalog, schema)
         self._db.register("batch", batch)
         try:
-            return self._db.sql(sql).to_arrow_table()
+            out = self._db.sql(sql).to_arrow_table()
         finally:
             self._db.unregister("batch")
+        return _dates_as_dates(out)
 
     def close(self) -> None:
         self._db.close()
 
 
+def _dates_as_dates(table: pa.Table) -> pa.Table:
+    """DuckDB turns DATE + INTERVAL into TIMESTAMP (Ibis believes it stays a date): cast back."""
+    for name in ("start_date", "end_date"):
+        i = table.schema.get_field_index(name)
+        if i >= 0 and pa.types.is_timestamp(table.schema.field(i).type):
+            table = table.set_column(i, name, table.column(i).cast(pa.date32()))
+    return table
+
+
+Query = Callable[[ir.Table, Catalog, dt.date], ir.Table]
+
+_SENTINEL_DAY = dt.date(1899, 12, 31)
+_SENTINEL_SUBJECT = "000000000000000000"
+_TEMPLATES: dict[tuple[str, str, str, bool], str] = {}
+_SUBJECT_RE = re.compile(r"^[0-9X]{18}$")
+
+
+def _date_sql(day: dt.date, dialect: str) -> str:
+    if dialect == "sqlite":
+        return f"'{day.isoformat()}'"
+    return f"MAKE_DATE({day.year}, {day.month}, {day.day})"
+
+
+def compiled_sql(
+    query: Query, records: ir.Table, catalog: Catalog, dialect: str, at: dt.date, subject: str | None
+) -> str:
+    """SQL for ``query`` at ``at`` (optionally for one subject), compiled once per shape.
+
+    Compiling an Ibis expression costs ~0.1 s; a lookup must not pay that. The
+    expression is compiled with a sentinel date and subject, and the template
+    is reused with the real values put in their place.
+    """
+    key = (query.__qualname__, catalog.digest, dialect, subject is not None)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        table = records.filter(records.subject_id == _SENTINEL_SUBJECT) if subject is not None else records
+        template = str(ibis.to_sql(query(table, catalog, _SENTINEL_DAY), dialect=dialect))
+        _TEMPLATES[key] = template
+    sql = template.replace(_date_sql(_SENTINEL_DAY, dialect), _date_sql(at, dialect))
+    if subject is not None:
+        if not _SUBJECT_RE.match(subject):
+            raise ValueError("subject ids must be validated before querying")
+        sql = sql.replace(f"'{_SENTINEL_SUBJECT}'", f"'{subject}'")
+    return sql
+
+
+def run_query(
+    conn: Connection, query: Query, records: ir.Table, catalog: Catalog, dialect: str, at: dt.date,
+    subject: str | None = None,
+) -> pa.Table:
+    """Run an engine query on the store, for everyone or for one (validated) subject."""
+    return run_sql(conn, compiled_sql(query, records, catalog, dialect, at, subject))
+
+
 def run_on_store(conn: Connection, expr: ir.Table, dialect: str) -> pa.Table:
     """Compile an expression over the store's tables to its SQL and fetch the rows as Arrow."""
-    sql = str(ibis.to_sql(expr, dialect=dialect))
+    return run_sql(conn, str(ibis.to_sql(expr, dialect=dialect)))
+
+
+def run_sql(conn: Connection, sql: str) -> pa.Table:
     result = conn.exec_driver_sql(sql)
     names = list(result.keys())
     rows = result.fetchall()

@@ -46,7 +46,7 @@ def counting(records: ir.Table) -> ir.Table:
     return records.filter(records.is_current & records.retracted_at.isnull())
 
 
-def listings(records: ir.Table) -> ir.Table:
+def listings(records: ir.Table, catalog: Catalog | None = None, at: dt.date | None = None) -> ir.Table:
     """One row per (subject, metric, case_id): listed_at and resolved_at (earliest of each)."""
     r = counting(records)
     r = r.filter(r.action.notnull() & r.case_id.notnull())
@@ -161,3 +161,27 @@ def explanation(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
         gain_capped=(j.active & j.gain_capped.fill_null(False)),
         loss_capped=(j.active & j.loss_capped.fill_null(False)),
     ).order_by(["occurred_at", "department", "source_id"])
+
+
+HISTOGRAM_BIN = 10
+
+
+def score_summary(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
+    """One row: how many subjects are above, at and below base; defaulters."""
+    s = scores(records, catalog, at)
+    base = catalog.scheme.base
+    return s.aggregate(
+        subjects=s.count(),
+        above=s.count(where=s.score > base),
+        at_base=s.count(where=s.score == base),
+        below=s.count(where=s.score < base),
+        defaulters=s.count(where=s.defaulter),
+        below_and_defaulter=s.count(where=(s.score < base) & s.defaulter),
+    )
+
+
+def score_histogram(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
+    """Subjects per score bin of :data:`HISTOGRAM_BIN` points."""
+    s = scores(records, catalog, at)
+    bins = s.mutate(low=(s.score // HISTOGRAM_BIN) * HISTOGRAM_BIN)
+    return bins.group_by("low").aggregate(count=bins.count()).order_by("low")

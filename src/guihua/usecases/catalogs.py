@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlalchemy import Connection, func, insert, select
 
@@ -19,16 +20,25 @@ class ActiveCatalog:
     catalog: Catalog
 
 
-def active_catalog(conn: Connection) -> ActiveCatalog:
-    """The newest stored catalog, else the packaged default."""
+def stored_catalog(conn: Connection) -> ActiveCatalog | None:
+    """The newest stored catalog version, if any was stored."""
     row = conn.execute(
         select(schema.catalogs.c.version, schema.catalogs.c.source)
         .order_by(schema.catalogs.c.version.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return ActiveCatalog(None, parse_catalog(default_catalog_text()))
-    return ActiveCatalog(row.version, parse_catalog(row.source))
+    return None if row is None else ActiveCatalog(row.version, _parsed(row.source))
+
+
+@lru_cache(maxsize=16)
+def _parsed(text: str) -> Catalog:
+    """Catalogs are immutable: parse each stored text once per process."""
+    return parse_catalog(text)
+
+
+def active_catalog(conn: Connection) -> ActiveCatalog:
+    """The newest stored catalog, else the packaged default."""
+    return stored_catalog(conn) or ActiveCatalog(None, _parsed(default_catalog_text()))
 
 
 def ensure_catalog(conn: Connection) -> ActiveCatalog:
@@ -70,8 +80,8 @@ def load_catalog(store: Store, text: str, loaded_by: str = "cli") -> LoadResult:
 
     catalog = parse_catalog(text)
     with store.begin() as conn:
-        current = active_catalog(conn)
-        if current.version is not None and current.catalog.digest == catalog.digest:
+        current = stored_catalog(conn)
+        if current is not None and current.version is not None and current.catalog.digest == catalog.digest:
             return LoadResult(current.version, catalog, 0, unchanged=True)
         version = _store_version(conn, catalog, text, loaded_by)
         count = rematch_all(conn, catalog)

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -23,7 +22,7 @@ from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
 from guihua.core.ids import is_valid_subject_id, normalize_subject_id
 from guihua.engine import score as engine
-from guihua.engine.runner import run_on_store
+from guihua.engine.runner import run_query
 from guihua.kit.clock import as_date, today
 from guihua.store.database import Store
 from guihua.usecases.catalogs import active_catalog
@@ -53,13 +52,11 @@ class Score:
         return asdict(self)
 
 
-def _subject_records(subject_id: str) -> Any:
-    r = engine.records_table()
-    return r.filter(r.subject_id == subject_id)
+RECORDS = engine.records_table()
 
 
 def _score_in(conn: Connection, store: Store, catalog: Catalog, sid: str, at: dt.date) -> tuple[int, bool]:
-    rows = run_on_store(conn, engine.scores(_subject_records(sid), catalog, at), store.sql_dialect)
+    rows = run_query(conn, engine.scores, RECORDS, catalog, store.sql_dialect, at, sid)
     if rows.num_rows == 0:
         return catalog.scheme.base, False  # no records: base, not a defaulter
     return int(rows.column("score")[0].as_py()), bool(rows.column("defaulter")[0].as_py())
@@ -128,8 +125,8 @@ def explain(store: Store, subject_id: str, at: dt.date | None = None) -> Explana
         active = active_catalog(conn)
         catalog = active.catalog
         value, defaulter = _score_in(conn, store, catalog, sid, at)
-        rows = run_on_store(conn, engine.explanation(_subject_records(sid), catalog, at), store.sql_dialect)
-        listing_rows = run_on_store(conn, engine.listings(_subject_records(sid)), store.sql_dialect)
+        rows = run_query(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
+        listing_rows = run_query(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
     for row in rows.to_pylist():
         result.items.append(_item(row, catalog, at))
@@ -214,7 +211,7 @@ def all_scores(store: Store, at: dt.date) -> pa.Table:
     """subject_id, score, defaulter for every subject with a counting record."""
     with store.begin() as conn:
         catalog = active_catalog(conn).catalog
-        table = run_on_store(conn, engine.scores(engine.records_table(), catalog, at), store.sql_dialect)
+        table = run_query(conn, engine.scores, RECORDS, catalog, store.sql_dialect, at)
     if table.num_rows == 0:
         return pa.table(
             {"subject_id": pa.array([], pa.string()), "score": pa.array([], pa.int64()),
@@ -261,32 +258,18 @@ class Distribution:
         return asdict(self)
 
 
-def distribution(store: Store, at: dt.date | None = None, bin_width: int = 10) -> Distribution:
+def distribution(store: Store, at: dt.date | None = None) -> Distribution:
+    """Above / at / below base, defaulters and a histogram, for everyone in the store."""
     at = at or today()
+    width = engine.HISTOGRAM_BIN
     with store.begin() as conn:
         catalog = active_catalog(conn).catalog
-        r = engine.records_table()
-        s = engine.scores(r, catalog, at)
-        base = catalog.scheme.base
-        summary = s.aggregate(
-            subjects=s.count(),
-            above=(s.score > base).sum(),
-            at_base=(s.score == base).sum(),
-            below=(s.score < base).sum(),
-            defaulters=s.defaulter.cast("int64").sum(),
-            below_and_defaulter=((s.score < base) & s.defaulter).sum(),
-        )
-        bins = s.mutate(low=(s.score // bin_width) * bin_width)
-        hist = bins.group_by("low").aggregate(count=bins.count()).order_by("low")
-        head = run_on_store(conn, summary, store.sql_dialect).to_pylist()[0]
-        bars = run_on_store(conn, hist, store.sql_dialect).to_pylist()
+        head = run_query(conn, engine.score_summary, RECORDS, catalog, store.sql_dialect, at).to_pylist()[0]
+        bars = run_query(conn, engine.score_histogram, RECORDS, catalog, store.sql_dialect, at).to_pylist()
     counts = {k: int(v or 0) for k, v in head.items()}
     return Distribution(
         at=at.isoformat(),
-        base=base,
-        histogram=[{"from": int(b["low"]), "to": int(b["low"]) + bin_width, "count": int(b["count"])} for b in bars],
+        base=catalog.scheme.base,
+        histogram=[{"from": int(b["low"]), "to": int(b["low"]) + width, "count": int(b["count"])} for b in bars],
         **counts,
     )
-
-
-__all__ = ["ibis"]

@@ -1,0 +1,196 @@
+"""Spec sections 4-6 scenario by scenario, hand-computed, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guihua.store.database import Store
+from guihua.usecases import catalogs, ingest, scores
+from tests.helpers import jsonl, record, subject
+
+D = dt.date.fromisoformat
+A = subject(1)
+B = subject(2)
+
+
+def load(store: Store, text: str, tmp_path: Path, dept: str, rows: list[dict[str, Any]]) -> None:
+    catalogs.load_catalog(store, text)
+    path = jsonl(tmp_path / f"{dept}-{len(rows)}.jsonl", rows)
+    result = ingest.ingest_file(store, path, dept)
+    assert result.rejected == 0, ingest.list_rejects(store)
+
+
+def score_at(store: Store, sid: str, at: str) -> tuple[int, bool]:
+    s = scores.subject_score(store, sid, D(at))
+    return s.score, s.defaulter
+
+
+def vol(n: int, sid: str, when: str, hours: float = 12) -> dict[str, Any]:
+    return record(f"v{n}", sid, "volunteer_service", when, hours=hours, organisation="Red Cross")
+
+
+def offence(n: int, sid: str, when: str, kind: str = "fail_to_yield", paid: bool = True) -> dict[str, Any]:
+    return record(f"t{n}", sid, "traffic_offence", when, offence=kind, fine=200, paid=paid, when_paid=when)
+
+
+def loan(n: int, sid: str, when: str, case: str, action: str) -> dict[str, Any]:
+    return record(f"l{n}", sid, "loan_default", when, case_id=case, action=action, amount=5000.0)
+
+
+def test_no_records_is_base_and_not_defaulter(store: Store) -> None:
+    assert score_at(store, A, "2026-01-01") == (100, False)
+
+
+def test_first_matching_rule_wins_and_validity_is_exclusive(store, tmp_path, mini_catalog_text) -> None:
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01", hours=12), vol(2, B, "2025-03-01", hours=2)])
+    assert score_at(store, A, "2025-02-28") == (100, False)  # before it happened
+    assert score_at(store, A, "2025-03-01") == (103, False)  # VOL-10H, not VOL-1H
+    assert score_at(store, B, "2025-03-01") == (101, False)  # VOL-1H
+    assert score_at(store, A, "2026-02-28") == (103, False)  # 365 days: last day
+    assert score_at(store, A, "2026-03-01") == (100, False)  # end is exclusive
+
+
+def test_yearly_gain_cap_per_category_and_year_of_start(store, tmp_path, mini_catalog_text) -> None:
+    rows = [vol(1, A, "2025-03-01"), vol(2, A, "2025-04-01"), vol(3, A, "2025-05-01"), vol(4, A, "2026-01-15")]
+    load(store, mini_catalog_text, tmp_path, "CIVIL", rows)
+    assert score_at(store, A, "2025-12-31") == (105, False)  # 9 capped at 5
+    assert score_at(store, A, "2026-02-01") == (108, False)  # 2025 group 5 + 2026 group 3
+    e = scores.explain(store, A, D("2025-12-31"))
+    assert e.score.score == 105
+    assert all("gain" in i.caps_bit for i in e.items if i.active)
+    assert {i.rule_legal_basis for i in e.items} == {"Volunteer regulation Art. 5"}
+
+
+def test_notice_days_delay_and_loss_cap(store, tmp_path, mini_catalog_text) -> None:
+    rows = [offence(1, A, "2026-01-10"), offence(2, A, "2026-02-10"), offence(3, A, "2026-03-10")]
+    load(store, mini_catalog_text, tmp_path, "TRAFFIC", rows)
+    assert score_at(store, A, "2026-01-16") == (100, False)  # notice: 7 days
+    assert score_at(store, A, "2026-01-17") == (97, False)
+    assert score_at(store, A, "2026-03-17") == (94, False)  # 9 lost, capped at 6
+    assert score_at(store, A, "2027-01-16") == (94, False)
+    assert score_at(store, A, "2027-01-17") == (94, False)  # first expired; 6 left, still at the cap
+    assert score_at(store, A, "2027-02-17") == (97, False)  # second expired
+    assert score_at(store, A, "2027-03-17") == (100, False)
+    items = scores.explain(store, A, D("2026-03-17")).items
+    assert [i.start for i in items] == ["2026-01-17", "2026-02-17", "2026-03-17"]
+    assert all(i.caps_bit == ["loss"] for i in items)
+
+
+def test_no_retroactive_rule_and_conditions(store, tmp_path, mini_catalog_text) -> None:
+    rows = [
+        offence(1, A, "2018-12-31"),  # before TRF-YIELD took effect: no rule
+        offence(2, B, "2025-01-10", kind="speeding", paid=True),  # paid: TRF-OTHER needs paid = false
+        offence(3, B, "2025-02-10", kind="red_light", paid=False),  # in [...] and paid false: -2
+    ]
+    load(store, mini_catalog_text, tmp_path, "TRAFFIC", rows)
+    assert score_at(store, A, "2019-01-05") == (100, False)
+    assert scores.explain(store, A, D("2019-01-05")).items[0].status == "no_rule"
+    assert score_at(store, B, "2025-02-17") == (98, False)
+    assert score_at(store, B, "2025-08-15") == (98, False)  # 180 days from 2025-02-17 ...
+    assert score_at(store, B, "2025-08-16") == (100, False)  # ... end on 2025-08-16, exclusive
+
+
+def test_effective_to_is_exclusive(store, tmp_path, mini_catalog_text) -> None:
+    text = mini_catalog_text.replace(
+        "effective_from: 2018-01-01, legal_basis: \"Volunteer regulation Art. 5\"}\n  - {id: VOL-1H",
+        "effective_from: 2018-01-01, effective_to: 2025-01-01, legal_basis: \"Volunteer regulation Art. 5\"}\n  - {id: VOL-1H",
+    )
+    assert text != mini_catalog_text
+    load(store, text, tmp_path, "CIVIL", [vol(1, A, "2024-12-31"), vol(2, B, "2025-01-01")])
+    assert score_at(store, A, "2025-01-02") == (103, False)
+    assert score_at(store, B, "2025-01-02") == (101, False)  # falls through to VOL-1H
+
+
+def test_listing_defaulter_and_repair(store, tmp_path, mini_catalog_text) -> None:
+    rows = [
+        loan(1, A, "2025-01-01", "C1", "list"),
+        loan(2, A, "2025-06-01", "C1", "resolve"),
+        loan(3, A, "2025-04-01", "C1", "resolve"),  # the earliest resolution counts
+        loan(4, B, "2025-01-01", "C9", "resolve"),  # resolving what was never listed
+    ]
+    load(store, mini_catalog_text, tmp_path, "BANK", rows)
+    assert score_at(store, A, "2024-12-31") == (100, False)
+    assert score_at(store, A, "2025-01-01") == (60, True)
+    assert score_at(store, A, "2025-03-31") == (60, True)
+    assert score_at(store, A, "2025-04-01") == (100, False)  # paying repairs the score
+    assert score_at(store, B, "2025-02-01") == (100, False)
+    e = scores.explain(store, A, D("2025-02-01"))
+    assert e.listings == [
+        {"metric": "loan_default", "case_id": "C1", "listed_at": "2025-01-01", "resolved_at": "2025-04-01", "open": True}
+    ]
+    listing_item = next(i for i in e.items if i.action == "list")
+    assert listing_item.end == "2025-04-01" and listing_item.rule_id == "LOAN-LIST"
+
+
+def test_clamped_to_scheme_range(store, tmp_path, mini_catalog_text) -> None:
+    rows = [loan(i, A, "2025-01-0" + str(i), f"C{i}", "list") for i in range(1, 4)]
+    load(store, mini_catalog_text, tmp_path, "BANK", rows)
+    assert score_at(store, A, "2025-02-01") == (0, True)  # 100 - 120 clamps at min 0
+
+
+def test_protected_metric_is_never_scored_but_subject_is_exported(store, tmp_path, mini_catalog_text) -> None:
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [record("m1", A, "marital_status", "2020-01-01", status="married")])
+    assert score_at(store, A, "2026-01-01") == (100, False)
+    assert scores.explain(store, A, D("2026-01-01")).items[0].status == "protected"
+    table = scores.all_scores(store, D("2026-01-01"))
+    assert table.to_pylist() == [{"subject_id": A, "score": 100, "defaulter": False}]
+
+
+def test_perks_need_score_and_clean_record(store, tmp_path, mini_catalog_text) -> None:
+    rows = [loan(1, A, "2025-01-01", "C1", "list")]
+    load(store, mini_catalog_text, tmp_path, "BANK", rows)
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, B, "2025-03-01")])
+    _, perks_a = scores.perks(store, A, D("2025-02-01"))
+    _, perks_b = scores.perks(store, B, D("2025-04-01"))
+    assert {p.perk: p.eligible for p in perks_a} == {"library_long_loan": False, "civilization_loan": False}
+    assert {p.perk: p.eligible for p in perks_b} == {"library_long_loan": True, "civilization_loan": True}
+
+
+def test_retraction_and_correction(store, tmp_path, mini_catalog_text) -> None:
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01"), vol(2, A, "2025-03-02", hours=1)])
+    assert score_at(store, A, "2025-04-01") == (104, False)
+    ingest.retract(store, "CIVIL", "v1")
+    assert score_at(store, A, "2025-04-01") == (101, False)
+    path = jsonl(tmp_path / "fix.jsonl", [vol(2, A, "2025-03-02", hours=11)])
+    result = ingest.ingest_file(store, path, "CIVIL")
+    assert (result.accepted, result.corrected) == (0, 1)
+    assert score_at(store, A, "2025-04-01") == (103, False)
+    statuses = {i.source_id: i.status for i in scores.explain(store, A, D("2025-04-01")).items}
+    assert statuses == {"v1": "retracted", "v2": "counting"}
+
+
+def test_loading_a_catalog_rematches_stored_records(store, tmp_path, mini_catalog_text) -> None:
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01")])
+    assert score_at(store, A, "2025-04-01") == (103, False)
+    changed = mini_catalog_text.replace("points: 3,", "points: 4,")
+    result = catalogs.load_catalog(store, changed)
+    assert result.rematched == 1
+    assert score_at(store, A, "2025-04-01") == (104, False)
+    assert [v[0] for v in catalogs.catalog_versions(store)] == [1, 2]
+
+
+def test_export_and_distribution(store, tmp_path, mini_catalog_text) -> None:
+    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01"), record("m", B, "marital_status", "2020-01-01", status="single")])
+    out = tmp_path / "scores.parquet"
+    assert scores.export_scores(store, out, D("2025-04-01")) == 2
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(out).select(["subject_id", "score", "defaulter"]).to_pylist()
+    assert rows == sorted(
+        [{"subject_id": A, "score": 103, "defaulter": False}, {"subject_id": B, "score": 100, "defaulter": False}],
+        key=lambda r: r["subject_id"],
+    )
+    d = scores.distribution(store, D("2025-04-01"))
+    assert (d.subjects, d.above, d.at_base, d.below, d.defaulters) == (2, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize("bad", ["12345", "11010519491231002Y", "", "'; DROP TABLE records; --"])
+def test_invalid_subject_id_is_an_error(store: Store, bad: str) -> None:
+    from guihua.core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="invalid subject id"):
+        scores.subject_score(store, bad)
