@@ -55,9 +55,7 @@ def pg_url() -> Iterator[str]:
 def _empty_pg(url: str) -> Store:
     store = open_store(url)
     with store.begin() as conn:
-        conn.exec_driver_sql(
-            "TRUNCATE catalogs, submissions, records, quarantine RESTART IDENTITY CASCADE"
-        )
+        conn.exec_driver_sql("TRUNCATE catalogs, submissions, records, quarantine RESTART IDENTITY CASCADE")
     return store
 
 

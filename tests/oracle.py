@@ -28,7 +28,9 @@ def _holds(op: str, have: Any, want: Any) -> bool:
     if isinstance(want, str) and isinstance(have, dt.date):
         want = dt.date.fromisoformat(want)
     if op in ("in", "not_in"):
-        want = [dt.date.fromisoformat(w) if isinstance(w, str) and isinstance(have, dt.date) else w for w in want]
+        want = [
+            dt.date.fromisoformat(w) if isinstance(w, str) and isinstance(have, dt.date) else w for w in want
+        ]
     return {
         "eq": lambda: have == want,
         "ne": lambda: have != want,

@@ -33,21 +33,39 @@ CATALOG_TEXT = (DATA / "mini.yaml").read_text()
 CATALOG = parse_catalog(CATALOG_TEXT)
 SUBJECTS = [subject(i) for i in range(1, 5)]
 DEPT_OF = {"volunteer_service": "CIVIL", "traffic_offence": "TRAFFIC", "loan_default": "BANK"}
-PROBES = [dt.date(2019, 6, 1), dt.date(2020, 1, 1), dt.date(2020, 7, 15), dt.date(2021, 3, 1), dt.date(2022, 1, 1)]
+PROBES = [
+    dt.date(2019, 6, 1),
+    dt.date(2020, 1, 1),
+    dt.date(2020, 7, 15),
+    dt.date(2021, 3, 1),
+    dt.date(2022, 1, 1),
+]
 
 dates = st.dates(min_value=dt.date(2018, 6, 1), max_value=dt.date(2021, 12, 31))
 volunteer = st.builds(
     lambda s, d, h: ("volunteer_service", s, d, {"hours": h, "organisation": "Red Cross"}),
-    st.sampled_from(SUBJECTS), dates, st.sampled_from([0.5, 1.0, 3.0, 10.0, 12.5]),
+    st.sampled_from(SUBJECTS),
+    dates,
+    st.sampled_from([0.5, 1.0, 3.0, 10.0, 12.5]),
 )
 traffic = st.builds(
-    lambda s, d, o, p: ("traffic_offence", s, d, {"offence": o, "fine": 100, "paid": p, "when_paid": d}),
-    st.sampled_from(SUBJECTS), dates, st.sampled_from(["fail_to_yield", "speeding", "red_light", "other"]),
+    lambda s, d, o, p: (
+        "traffic_offence",
+        s,
+        d,
+        {"offence": o, "fine": 100, "paid": p, "when_paid": d},
+    ),
+    st.sampled_from(SUBJECTS),
+    dates,
+    st.sampled_from(["fail_to_yield", "speeding", "red_light", "other"]),
     st.booleans(),
 )
 loan = st.builds(
     lambda s, d, c, a: ("loan_default", s, d, {"case_id": c, "action": a, "amount": 1000.0}),
-    st.sampled_from(SUBJECTS), dates, st.sampled_from(["C1", "C2"]), st.sampled_from(["list", "list", "resolve"]),
+    st.sampled_from(SUBJECTS),
+    dates,
+    st.sampled_from(["C1", "C2"]),
+    st.sampled_from(["list", "list", "resolve"]),
 )
 record_lists = st.lists(st.one_of(volunteer, traffic, loan), min_size=1, max_size=25)
 
@@ -110,7 +128,9 @@ def test_engine_agrees_with_the_spec_oracle(items) -> None:
 
 @SETTINGS
 @given(record_lists, st.randoms(use_true_random=False), st.integers(1, 4))
-def test_order_and_batching_do_not_matter_and_resubmission_changes_nothing(items, rnd: random.Random, parts: int) -> None:
+def test_order_and_batching_do_not_matter_and_resubmission_changes_nothing(
+    items, rnd: random.Random, parts: int
+) -> None:
     rows = as_rows(items)
     shuffled = rows[:]
     rnd.shuffle(shuffled)
@@ -133,10 +153,12 @@ def test_order_and_batching_do_not_matter_and_resubmission_changes_nothing(items
 def test_a_correction_equals_the_corrected_record_alone(items, data) -> None:
     rows = as_rows(items)
     i = data.draw(st.integers(0, len(rows) - 1))
-    replacement = data.draw(st.one_of(volunteer, traffic, loan).filter(lambda x: DEPT_OF[x[0]] == DEPT_OF[rows[i]["metric"]]))
+    replacement = data.draw(
+        st.one_of(volunteer, traffic, loan).filter(lambda x: DEPT_OF[x[0]] == DEPT_OF[rows[i]["metric"]])
+    )
     m, s, d, f = replacement
     corrected = record(rows[i]["source_id"], s, m, d, **f)
-    final = rows[:i] + [corrected] + rows[i + 1 :]
+    final = [*rows[:i], corrected, *rows[i + 1 :]]
     with fresh_store() as a, fresh_store() as b, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         submit(a, rows, folder, "orig")

@@ -46,7 +46,13 @@ def test_no_records_is_base_and_not_defaulter(store: Store) -> None:
 
 
 def test_first_matching_rule_wins_and_validity_is_exclusive(store, tmp_path, mini_catalog_text) -> None:
-    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01", hours=12), vol(2, B, "2025-03-01", hours=2)])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "CIVIL",
+        [vol(1, A, "2025-03-01", hours=12), vol(2, B, "2025-03-01", hours=2)],
+    )
     assert score_at(store, A, "2025-02-28") == (100, False)  # before it happened
     assert score_at(store, A, "2025-03-01") == (103, False)  # VOL-10H, not VOL-1H
     assert score_at(store, B, "2025-03-01") == (101, False)  # VOL-1H
@@ -55,7 +61,12 @@ def test_first_matching_rule_wins_and_validity_is_exclusive(store, tmp_path, min
 
 
 def test_yearly_gain_cap_per_category_and_year_of_start(store, tmp_path, mini_catalog_text) -> None:
-    rows = [vol(1, A, "2025-03-01"), vol(2, A, "2025-04-01"), vol(3, A, "2025-05-01"), vol(4, A, "2026-01-15")]
+    rows = [
+        vol(1, A, "2025-03-01"),
+        vol(2, A, "2025-04-01"),
+        vol(3, A, "2025-05-01"),
+        vol(4, A, "2026-01-15"),
+    ]
     load(store, mini_catalog_text, tmp_path, "CIVIL", rows)
     assert score_at(store, A, "2025-12-31") == (105, False)  # 9 capped at 5
     assert score_at(store, A, "2026-02-01") == (108, False)  # 2025 group 5 + 2026 group 3
@@ -72,7 +83,10 @@ def test_notice_days_delay_and_loss_cap(store, tmp_path, mini_catalog_text) -> N
     assert score_at(store, A, "2026-01-17") == (97, False)
     assert score_at(store, A, "2026-03-17") == (94, False)  # 9 lost, capped at 6
     assert score_at(store, A, "2027-01-16") == (94, False)
-    assert score_at(store, A, "2027-01-17") == (94, False)  # first expired; 6 left, still at the cap
+    assert score_at(store, A, "2027-01-17") == (
+        94,
+        False,
+    )  # first expired; 6 left, still at the cap
     assert score_at(store, A, "2027-02-17") == (97, False)  # second expired
     assert score_at(store, A, "2027-03-17") == (100, False)
     items = scores.explain(store, A, D("2026-03-17")).items
@@ -96,8 +110,8 @@ def test_no_retroactive_rule_and_conditions(store, tmp_path, mini_catalog_text) 
 
 def test_effective_to_is_exclusive(store, tmp_path, mini_catalog_text) -> None:
     text = mini_catalog_text.replace(
-        "effective_from: 2018-01-01, legal_basis: \"Volunteer regulation Art. 5\"}\n  - {id: VOL-1H",
-        "effective_from: 2018-01-01, effective_to: 2025-01-01, legal_basis: \"Volunteer regulation Art. 5\"}\n  - {id: VOL-1H",
+        'effective_from: 2018-01-01, legal_basis: "Volunteer regulation Art. 5"}\n  - {id: VOL-1H',
+        'effective_from: 2018-01-01, effective_to: 2025-01-01, legal_basis: "Volunteer regulation Art. 5"}\n  - {id: VOL-1H',
     )
     assert text != mini_catalog_text
     load(store, text, tmp_path, "CIVIL", [vol(1, A, "2024-12-31"), vol(2, B, "2025-01-01")])
@@ -120,7 +134,13 @@ def test_listing_defaulter_and_repair(store, tmp_path, mini_catalog_text) -> Non
     assert score_at(store, B, "2025-02-01") == (100, False)
     e = scores.explain(store, A, D("2025-02-01"))
     assert e.listings == [
-        {"metric": "loan_default", "case_id": "C1", "listed_at": "2025-01-01", "resolved_at": "2025-04-01", "open": True}
+        {
+            "metric": "loan_default",
+            "case_id": "C1",
+            "listed_at": "2025-01-01",
+            "resolved_at": "2025-04-01",
+            "open": True,
+        }
     ]
     listing_item = next(i for i in e.items if i.action == "list")
     assert listing_item.end == "2025-04-01" and listing_item.rule_id == "LOAN-LIST"
@@ -133,7 +153,13 @@ def test_clamped_to_scheme_range(store, tmp_path, mini_catalog_text) -> None:
 
 
 def test_protected_metric_is_never_scored_but_subject_is_exported(store, tmp_path, mini_catalog_text) -> None:
-    load(store, mini_catalog_text, tmp_path, "CIVIL", [record("m1", A, "marital_status", "2020-01-01", status="married")])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "CIVIL",
+        [record("m1", A, "marital_status", "2020-01-01", status="married")],
+    )
     assert score_at(store, A, "2026-01-01") == (100, False)
     assert scores.explain(store, A, D("2026-01-01")).items[0].status == "protected"
     table = scores.all_scores(store, D("2026-01-01"))
@@ -146,12 +172,24 @@ def test_perks_need_score_and_clean_record(store, tmp_path, mini_catalog_text) -
     load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, B, "2025-03-01")])
     _, perks_a = scores.perks(store, A, D("2025-02-01"))
     _, perks_b = scores.perks(store, B, D("2025-04-01"))
-    assert {p.perk: p.eligible for p in perks_a} == {"library_long_loan": False, "civilization_loan": False}
-    assert {p.perk: p.eligible for p in perks_b} == {"library_long_loan": True, "civilization_loan": True}
+    assert {p.perk: p.eligible for p in perks_a} == {
+        "library_long_loan": False,
+        "civilization_loan": False,
+    }
+    assert {p.perk: p.eligible for p in perks_b} == {
+        "library_long_loan": True,
+        "civilization_loan": True,
+    }
 
 
 def test_retraction_and_correction(store, tmp_path, mini_catalog_text) -> None:
-    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01"), vol(2, A, "2025-03-02", hours=1)])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "CIVIL",
+        [vol(1, A, "2025-03-01"), vol(2, A, "2025-03-02", hours=1)],
+    )
     assert score_at(store, A, "2025-04-01") == (104, False)
     ingest.retract(store, "CIVIL", "v1")
     assert score_at(store, A, "2025-04-01") == (101, False)
@@ -174,14 +212,23 @@ def test_loading_a_catalog_rematches_stored_records(store, tmp_path, mini_catalo
 
 
 def test_export_and_distribution(store, tmp_path, mini_catalog_text) -> None:
-    load(store, mini_catalog_text, tmp_path, "CIVIL", [vol(1, A, "2025-03-01"), record("m", B, "marital_status", "2020-01-01", status="single")])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "CIVIL",
+        [vol(1, A, "2025-03-01"), record("m", B, "marital_status", "2020-01-01", status="single")],
+    )
     out = tmp_path / "scores.parquet"
     assert scores.export_scores(store, out, D("2025-04-01")) == 2
     import pyarrow.parquet as pq
 
     rows = pq.read_table(out).select(["subject_id", "score", "defaulter"]).to_pylist()
     assert rows == sorted(
-        [{"subject_id": A, "score": 103, "defaulter": False}, {"subject_id": B, "score": 100, "defaulter": False}],
+        [
+            {"subject_id": A, "score": 103, "defaulter": False},
+            {"subject_id": B, "score": 100, "defaulter": False},
+        ],
         key=lambda r: r["subject_id"],
     )
     d = scores.distribution(store, D("2025-04-01"))

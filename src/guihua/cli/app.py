@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
@@ -23,7 +30,8 @@ from guihua.usecases import catalogs, ingest, scores
 
 app = typer.Typer(
     name="guihua",
-    help="Guihua (桂花): a public-credit scheme run fairly. Every point traces to a record, a rule and its law.",
+    help="Guihua (桂花): a public-credit scheme run fairly. "
+    "Every point traces to a record, a rule and its law.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -38,8 +46,13 @@ app.add_typer(report_app, name="report")
 
 def progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=render.err, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=render.err,
+        transient=True,
         disable=not render.err.is_terminal,
     )
 
@@ -150,7 +163,7 @@ def _read_manifest(path: Path) -> list[dict[str, str]]:
             isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("department"), str)
             for e in entries
         ):
-            raise ValueError("expected a list of {\"file\", \"department\"} objects")
+            raise ValueError('expected a list of {"file", "department"} objects')
     except (OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read manifest {path}: {exc}") from None
     return entries
@@ -288,5 +301,8 @@ def main() -> None:
         if os.environ.get("GUIHUA_DEBUG"):
             raise
         msg = " ".join(str(exc).split())[:300]
-        render.err.print(f"internal error: {type(exc).__name__}: {msg} (set GUIHUA_DEBUG=1 for details)", markup=False)
+        render.err.print(
+            f"internal error: {type(exc).__name__}: {msg} (set GUIHUA_DEBUG=1 for details)",
+            markup=False,
+        )
         sys.exit(70)

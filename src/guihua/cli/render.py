@@ -37,7 +37,18 @@ def explanation(e: Explanation) -> None:
         console.print("No records are held for this resident: the score is the base.")
         return
     table = Table(title="Records behind the score", show_lines=False)
-    for col in ("Department", "Metric", "Occurred", "Rule", "Points", "Category", "From", "Until", "Status", "Caps bit"):
+    for col in (
+        "Department",
+        "Metric",
+        "Occurred",
+        "Rule",
+        "Points",
+        "Category",
+        "From",
+        "Until",
+        "Status",
+        "Caps bit",
+    ):
         table.add_column(col)
     for i in e.items:
         table.add_row(
@@ -65,7 +76,9 @@ def explanation(e: Explanation) -> None:
     for lst in e.listings:
         state = "open" if lst["open"] else "closed"
         resolved = f", resolved {lst['resolved_at']}" if lst["resolved_at"] else ""
-        console.print(f"Listing {lst['metric']} case {lst['case_id']}: listed {lst['listed_at']}{resolved} ({state})")
+        console.print(
+            f"Listing {lst['metric']} case {lst['case_id']}: listed {lst['listed_at']}{resolved} ({state})"
+        )
 
 
 def perks(s: Score, items: list[PerkEligibility]) -> None:
@@ -81,8 +94,10 @@ def perks(s: Score, items: list[PerkEligibility]) -> None:
 def catalog(c: Catalog, version: int | None) -> None:
     s = c.scheme
     label = f"version {version}" if version else "packaged default (not yet stored)"
-    console.print(f"[bold]{s.name}[/] ({label}): base {s.base}, range {s.min}-{s.max}, "
-                  f"at most {s.max_points_per_record} points per record, retention {s.retention_years} years")
+    console.print(
+        f"[bold]{s.name}[/] ({label}): base {s.base}, range {s.min}-{s.max}, "
+        f"at most {s.max_points_per_record} points per record, retention {s.retention_years} years"
+    )
     cats = Table(title="Categories (yearly caps)")
     for col in ("Code", "Name", "Max gain/yr", "Max loss/yr"):
         cats.add_column(col)
@@ -104,14 +119,24 @@ def catalog(c: Catalog, version: int | None) -> None:
     for r in c.rules:
         when = ", ".join(f"{f} {op} {v}" for f, op, v in r.conditions()) or "always"
         eff = f"{r.effective_from}" + (f" to {r.effective_to}" if r.effective_to else " on")
-        rules.add_row(r.id, r.metric, when, f"{r.points:+d}", f"{r.valid_days} d" if r.valid_days else "no expiry",
-                      f"{r.notice_days} d", eff, r.legal_basis)
+        rules.add_row(
+            r.id,
+            r.metric,
+            when,
+            f"{r.points:+d}",
+            f"{r.valid_days} d" if r.valid_days else "no expiry",
+            f"{r.notice_days} d",
+            eff,
+            r.legal_basis,
+        )
     console.print(rules)
     perks_t = Table(title="Perks")
     for col in ("Code", "Name", "Provider", "Min score", "Clean record", "Benefit"):
         perks_t.add_column(col)
     for p in c.perks:
-        perks_t.add_row(p.code, p.name, p.provider, str(p.min_score), _yes(p.clean_record_required), p.benefit)
+        perks_t.add_row(
+            p.code, p.name, p.provider, str(p.min_score), _yes(p.clean_record_required), p.benefit
+        )
     console.print(perks_t)
 
 

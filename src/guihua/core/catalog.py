@@ -294,9 +294,7 @@ def _department_problems(c: Catalog) -> list[str]:
         if not d.legal_basis.strip():
             out.append(f"{where}: legal_basis is required")
         out += [
-            f"{where}: metric {m!r} is not defined in metrics"
-            for m in d.metrics
-            if m not in c.metric_by_code
+            f"{where}: metric {m!r} is not defined in metrics" for m in d.metrics if m not in c.metric_by_code
         ]
     return out
 

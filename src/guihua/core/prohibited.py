@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
 PROHIBITED: frozenset[str] = frozenset(
-    """religion religious_belief ethnicity genetic genetics dna biometric fingerprint
-    face facial iris voiceprint blood_type medical medical_history health diagnosis
-    sexual_orientation political political_opinion""".split()
+    [
+        "religion",
+        "religious_belief",
+        "ethnicity",
+        "genetic",
+        "genetics",
+        "dna",
+        "biometric",
+        "fingerprint",
+        "face",
+        "facial",
+        "iris",
+        "voiceprint",
+        "blood_type",
+        "medical",
+        "medical_history",
+        "health",
+        "diagnosis",
+        "sexual_orientation",
+        "political",
+        "political_opinion",
+    ]
 )
 
 _SPLIT = re.compile(r"[_\- ]+")
@@ -19,7 +39,7 @@ def name_terms(name: str) -> set[str]:
     lowered = name.lower()
     tokens = [t for t in _SPLIT.split(lowered) if t]
     terms = {lowered, *tokens}
-    terms.update(f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    terms.update(f"{a}_{b}" for a, b in itertools.pairwise(tokens))
     return terms
 
 

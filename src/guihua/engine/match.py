@@ -23,7 +23,13 @@ MATCH_COLUMNS: tuple[str, ...] = (
 def record_schema(catalog: Catalog) -> dict[str, str]:
     """Columns a record table needs for matching: base columns plus one typed column per field."""
     schema = {"metric": "string", "occurred_at": "date"}
-    types = {"int": "int64", "number": "float64", "string": "string", "bool": "boolean", "date": "date"}
+    types = {
+        "int": "int64",
+        "number": "float64",
+        "string": "string",
+        "bool": "boolean",
+        "date": "date",
+    }
     for (_, ftype), column in catalog.field_columns.items():
         schema[column] = types[ftype]
     return schema
@@ -79,23 +85,17 @@ def match(records: ir.Table, catalog: Catalog) -> ir.Table:
         rule_id = ibis.null().cast("string")
     t = records.mutate(rule_id=rule_id)
     occurred = t.occurred_at
-    start = _by_rule(
-        t.rule_id, {r.id: occurred + ibis.interval(days=r.notice_days) for r in rules}
-    )
+    start = _by_rule(t.rule_id, {r.id: occurred + ibis.interval(days=r.notice_days) for r in rules})
     t = t.mutate(
         points=_by_rule(t.rule_id, {r.id: r.points for r in rules}).cast("int32"),
-        category=_by_rule(
-            t.rule_id, {r.id: catalog.metric_by_code[r.metric].category for r in rules}
-        ).cast("string"),
+        category=_by_rule(t.rule_id, {r.id: catalog.metric_by_code[r.metric].category for r in rules}).cast(
+            "string"
+        ),
         start_date=start.cast("date"),
     )
     end = _by_rule(
         t.rule_id,
-        {
-            r.id: t.start_date + ibis.interval(days=r.valid_days)
-            for r in rules
-            if r.valid_days is not None
-        },
+        {r.id: t.start_date + ibis.interval(days=r.valid_days) for r in rules if r.valid_days is not None},
     )
     return t.mutate(end_date=end.cast("date"), start_year=t.start_date.year().cast("int32"))
 
@@ -111,4 +111,4 @@ def match_sql(
     return str(ibis.to_sql(match(records, catalog), dialect=dialect))
 
 
-__all__ = ["MATCH_COLUMNS", "match", "match_sql", "record_schema", "rule_applies", "dt"]
+__all__ = ["MATCH_COLUMNS", "dt", "match", "match_sql", "record_schema", "rule_applies"]

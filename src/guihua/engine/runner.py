@@ -14,7 +14,6 @@ from sqlalchemy import Connection
 from guihua.core.catalog import Catalog
 from guihua.engine.match import match_sql
 
-
 _MATCH_SQL: dict[tuple[str, pa.Schema], str] = {}
 
 
@@ -72,7 +71,12 @@ def _date_sql(day: dt.date, dialect: str) -> str:
 
 
 def compiled_sql(
-    query: Query, records: ir.Table, catalog: Catalog, dialect: str, at: dt.date, subject: str | None
+    query: Query,
+    records: ir.Table,
+    catalog: Catalog,
+    dialect: str,
+    at: dt.date,
+    subject: str | None,
 ) -> str:
     """SQL for ``query`` at ``at`` (optionally for one subject), compiled once per shape.
 
@@ -95,7 +99,12 @@ def compiled_sql(
 
 
 def run_query(
-    conn: Connection, query: Query, records: ir.Table, catalog: Catalog, dialect: str, at: dt.date,
+    conn: Connection,
+    query: Query,
+    records: ir.Table,
+    catalog: Catalog,
+    dialect: str,
+    at: dt.date,
     subject: str | None = None,
 ) -> pa.Table:
     """Run an engine query on the store, for everyone or for one (validated) subject."""

@@ -112,9 +112,7 @@ def defaulters(records: ir.Table, at: dt.date) -> ir.Table:
     """Open listings at ``at``: listed on or before, not resolved by then."""
     lst = listings(records)
     return lst.filter(
-        lst.listed_at.notnull()
-        & (lst.listed_at <= at)
-        & (lst.resolved_at.isnull() | (lst.resolved_at > at))
+        lst.listed_at.notnull() & (lst.listed_at <= at) & (lst.resolved_at.isnull() | (lst.resolved_at > at))
     )
 
 
@@ -131,9 +129,7 @@ def scores(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
     t = subjects.left_join(totals, "subject_id").left_join(listed, "subject_id")
     raw = ibis.literal(s.base) + t.delta.fill_null(0)
     score = ibis.cases((raw < s.min, s.min), (raw > s.max, s.max), else_=raw).cast("int64")
-    return t.select(
-        "subject_id", score=score, defaulter=t.listed.fill_null(False)
-    )
+    return t.select("subject_id", score=score, defaulter=t.listed.fill_null(False))
 
 
 def explanation(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
@@ -144,19 +140,40 @@ def explanation(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
     current = records.filter(records.is_current)
     adj = adjustments(records).select("id", effective_end=lambda t: t.end_date)
     t = current.left_join(adj, current.id == adj.id).drop("id_right")
-    active = t.rule_id.notnull() & t.retracted_at.isnull() & (t.start_date <= at) & (
-        t.effective_end.isnull() | (t.effective_end > at)
+    active = (
+        t.rule_id.notnull()
+        & t.retracted_at.isnull()
+        & (t.start_date <= at)
+        & (t.effective_end.isnull() | (t.effective_end > at))
     )
     t = t.mutate(active=active.fill_null(False))
     caps = contributions(records, catalog, at)
     j = t.left_join(
         caps,
-        [t.subject_id == caps.subject_id, t.category == caps.category, t.start_year == caps.start_year],
+        [
+            t.subject_id == caps.subject_id,
+            t.category == caps.category,
+            t.start_year == caps.start_year,
+        ],
     )
     return j.select(
-        "id", "department", "source_id", "version", "subject_id", "metric", "occurred_at", "fields",
-        "rule_id", "points", "category", "start_date", "effective_end", "start_year", "case_id",
-        "action", "active",
+        "id",
+        "department",
+        "source_id",
+        "version",
+        "subject_id",
+        "metric",
+        "occurred_at",
+        "fields",
+        "rule_id",
+        "points",
+        "category",
+        "start_date",
+        "effective_end",
+        "start_year",
+        "case_id",
+        "action",
+        "active",
         retracted=j.retracted_at.notnull(),
         gain_capped=(j.active & j.gain_capped.fill_null(False)),
         loss_capped=(j.active & j.loss_capped.fill_null(False)),

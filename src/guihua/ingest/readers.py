@@ -169,7 +169,9 @@ def _has_ragged_rows(path: Path, names: list[str]) -> bool:
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=8 << 20),
             parse_options=pacsv.ParseOptions(invalid_row_handler=count),
-            convert_options=pacsv.ConvertOptions(include_columns=[names[0]], column_types={names[0]: pa.string()}),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[names[0]], column_types={names[0]: pa.string()}
+            ),
         )
         for _ in reader:
             if ragged:
@@ -206,7 +208,9 @@ def _csv_chunks_exact(path: Path, names: list[str], chunk_rows: int) -> Iterator
 
 def _rows_chunk(names: list[str], rows: list[list[str]], lines: list[int], bad: list[Unreadable]) -> RawChunk:
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    table = _blank_to_null(pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, columns, strict=True)}))
+    table = _blank_to_null(
+        pa.table({n: pa.array(list(c), pa.string()) for n, c in zip(names, columns, strict=True)})
+    )
     return RawChunk(table.append_column(LINE, pa.array(lines, pa.int64())), unreadable=bad)
 
 

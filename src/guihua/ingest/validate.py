@@ -93,9 +93,7 @@ class ChunkValidator:
             pl.col("metric").str.strip_chars(),
             pl.col("occurred_at").str.strip_chars(),
         )
-        df = df.with_columns(
-            pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred")
-        )
+        df = df.with_columns(pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred"))
         reason, detail = self._reason(fields)
         df = df.with_columns(reason.alias("reason"), detail.alias("detail"))
         valid = df.filter(pl.col("reason").is_null())
@@ -144,12 +142,19 @@ class ChunkValidator:
             (
                 Reason.INVALID_DATE,
                 date_bad,
-                pl.format("occurred_at {} is not a date YYYY-MM-DD", pl.col("occurred_at").fill_null("(empty)")),
+                pl.format(
+                    "occurred_at {} is not a date YYYY-MM-DD",
+                    pl.col("occurred_at").fill_null("(empty)"),
+                ),
             ),
             (
                 Reason.FUTURE_DATE,
                 occurred > pl.lit(self.today),
-                pl.format("occurred_at {} is after today ({})", pl.col("occurred_at"), pl.lit(str(self.today))),
+                pl.format(
+                    "occurred_at {} is after today ({})",
+                    pl.col("occurred_at"),
+                    pl.lit(str(self.today)),
+                ),
             ),
             (
                 Reason.UNKNOWN_METRIC,
@@ -286,8 +291,14 @@ def _redact_json(line: str, catalog: Catalog) -> str:
 
 def empty_rejects() -> pl.DataFrame:
     return pl.DataFrame(
-        schema={LINE: pl.Int64, "reason": pl.String, "detail": pl.String, "source_id": pl.String, "raw": pl.String}
+        schema={
+            LINE: pl.Int64,
+            "reason": pl.String,
+            "detail": pl.String,
+            "source_id": pl.String,
+            "raw": pl.String,
+        }
     )
 
 
-__all__ = ["ChunkValidator", "Validated", "empty_rejects", "parse_value", "pa"]
+__all__ = ["ChunkValidator", "Validated", "empty_rejects", "pa", "parse_value"]

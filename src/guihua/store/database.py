@@ -140,5 +140,5 @@ def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any] | None = None
     result = conn.execute(text(sql), params or {})
     names = list(result.keys())
     rows = result.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
     return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})

@@ -60,7 +60,9 @@ def _store_version(conn: Connection, catalog: Catalog, source: str, loaded_by: s
             loaded_by=loaded_by,
         )
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,19 @@ from guihua.usecases import ingest, scores
 
 
 def synth_city(
-    people: int, seed: int, out: Path, as_of: dt.date | None, on_progress: Callable[[int], None] | None = None
+    people: int,
+    seed: int,
+    out: Path,
+    as_of: dt.date | None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, str]]:
     from guihua.synth.city import generate_city
 
     out.mkdir(parents=True, exist_ok=True)
-    return generate_city(load_default_catalog(), people, seed, out, as_of or today(), on_progress)
+    manifest: list[dict[str, str]] = generate_city(
+        load_default_catalog(), people, seed, out, as_of or today(), on_progress
+    )
+    return manifest
 
 
 def run_demo(people: int, seed: int, db: str, progress: Callable[[], Any], render: Any) -> None:

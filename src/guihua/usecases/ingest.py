@@ -81,21 +81,16 @@ def ingest_chunks(
             raise NotFound(f"unknown department {department!r}; the catalog has: {known}")
         assert active.version is not None
         received = now()
-        sub_id = conn.execute(
-            insert(schema.submissions).values(
-                department=department,
-                origin=origin[:500],
-                received_at=received,
-                catalog_version=active.version,
-                accepted=0,
-                duplicates=0,
-                corrected=0,
-                rejected=0,
-            )
-        ).inserted_primary_key[0]
-        result = IngestResult(int(sub_id), department, active.version)
+        sub_id = _open_submission(conn, department, origin, active.version, received)
+        result = IngestResult(sub_id, department, active.version)
         result.outcomes = [] if keep_outcomes else None
-        step = _Step(conn, ChunkValidator(catalog, department, as_of or today()), BatchMatcher(catalog), result, received)
+        step = _Step(
+            conn,
+            ChunkValidator(catalog, department, as_of or today()),
+            BatchMatcher(catalog),
+            result,
+            received,
+        )
         try:
             for chunk in chunks:
                 step.run(chunk)
@@ -114,6 +109,25 @@ def ingest_chunks(
             )
         )
     return result
+
+
+def _open_submission(
+    conn: Connection, department: str, origin: str, version: int, received: dt.datetime
+) -> int:
+    """The submission row every accepted and quarantined row of this file points to."""
+    values = {"accepted": 0, "duplicates": 0, "corrected": 0, "rejected": 0}
+    result = conn.execute(
+        insert(schema.submissions).values(
+            department=department,
+            origin=origin[:500],
+            received_at=received,
+            catalog_version=version,
+            **values,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 @dataclass
@@ -143,8 +157,13 @@ class _Step:
         )
         if self.result.outcomes is not None:
             self.result.outcomes += [
-                {"line": r["line"], "source_id": r["source_id"], "outcome": "rejected",
-                 "reason": r["reason"], "detail": r["detail"]}
+                {
+                    "line": r["line"],
+                    "source_id": r["source_id"],
+                    "outcome": "rejected",
+                    "reason": r["reason"],
+                    "detail": r["detail"],
+                }
                 for r in rows.iter_rows(named=True)
             ]
         bulk_insert(self.conn, "quarantine", rows.to_arrow())
@@ -160,8 +179,8 @@ class _Step:
                 {"line": r[LINE], "source_id": r["source_id"], "outcome": r["outcome"]}
                 for r in classified.select(LINE, "source_id", "outcome").iter_rows(named=True)
             ]
-        superseded = classified.filter(pl.col("outcome") != "duplicate").get_column("__stored_id")
-        superseded = superseded.drop_nulls().unique().to_list()
+        stored_ids = classified.filter(pl.col("outcome") != "duplicate").get_column("__stored_id")
+        superseded = stored_ids.drop_nulls().unique().to_list()
         if superseded:
             self._supersede(superseded)
         new = classified.filter(pl.col("outcome") != "duplicate")
@@ -212,9 +231,7 @@ class _Step:
         df = df.with_columns(outcome.alias("outcome"))
         stores = (pl.col("outcome") != "duplicate").cast(pl.Int32)
         version = pl.col("__stored_version").fill_null(0) + stores.cum_sum().over("source_id", order_by=LINE)
-        last_stored = (
-            pl.when(stores == 1).then(pl.col(LINE)).max().over("source_id")
-        )
+        last_stored = pl.when(stores == 1).then(pl.col(LINE)).max().over("source_id")
         df = df.with_columns(
             version.cast(pl.Int32).alias("version"),
             (pl.col(LINE) == last_stored).fill_null(False).alias("is_current"),
@@ -238,9 +255,15 @@ class _Step:
         assert isinstance(df, pl.DataFrame)
         if not df.height:
             return pl.DataFrame(
-                schema={"source_id": pl.String, "id": pl.Int64, "version": pl.Int32,
-                        "subject_id": pl.String, "metric": pl.String, "occurred_at": pl.Date,
-                        "fields": pl.String}
+                schema={
+                    "source_id": pl.String,
+                    "id": pl.Int64,
+                    "version": pl.Int32,
+                    "subject_id": pl.String,
+                    "metric": pl.String,
+                    "occurred_at": pl.Date,
+                    "fields": pl.String,
+                }
             )
         return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
 
@@ -266,7 +289,8 @@ def retract(store: Store, department: str, source_id: str) -> dt.datetime:
         if row is None:
             raise NotFound(f"no record {source_id!r} from {department}")
         if row.retracted_at is not None:
-            raise GuihuaError(f"record {source_id!r} from {department} was already retracted on {str(row.retracted_at)[:10]}")
+            since = str(row.retracted_at)[:10]
+            raise GuihuaError(f"record {source_id!r} from {department} was already retracted on {since}")
         when = now()
         conn.execute(update(table).where(table.c.id == row.id).values(retracted_at=when))
     return when

@@ -34,7 +34,9 @@ def typed_fields(df: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     action_col = catalog.field_columns.get(("action", "string"))
     return out.with_columns(
         (pl.when(listing).then(pl.col(case_col)) if case_col else pl.lit(None, pl.String)).alias("case_id"),
-        (pl.when(listing).then(pl.col(action_col)) if action_col else pl.lit(None, pl.String)).alias("action"),
+        (pl.when(listing).then(pl.col(action_col)) if action_col else pl.lit(None, pl.String)).alias(
+            "action"
+        ),
     )
 
 

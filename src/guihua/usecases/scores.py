@@ -101,7 +101,11 @@ class Explanation:
     listings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.score.as_dict(), "records": [asdict(i) for i in self.items], "listings": self.listings}
+        return {
+            **self.score.as_dict(),
+            "records": [asdict(i) for i in self.items],
+            "listings": self.listings,
+        }
 
 
 def _status(row: dict[str, Any], catalog: Catalog, at: dt.date) -> str:
@@ -214,8 +218,11 @@ def all_scores(store: Store, at: dt.date) -> pa.Table:
         table = run_query(conn, engine.scores, RECORDS, catalog, store.sql_dialect, at)
     if table.num_rows == 0:
         return pa.table(
-            {"subject_id": pa.array([], pa.string()), "score": pa.array([], pa.int64()),
-             "defaulter": pa.array([], pa.bool_())}
+            {
+                "subject_id": pa.array([], pa.string()),
+                "score": pa.array([], pa.int64()),
+                "defaulter": pa.array([], pa.bool_()),
+            }
         )
     return pa.table(
         {
@@ -270,6 +277,8 @@ def distribution(store: Store, at: dt.date | None = None) -> Distribution:
     return Distribution(
         at=at.isoformat(),
         base=catalog.scheme.base,
-        histogram=[{"from": int(b["low"]), "to": int(b["low"]) + width, "count": int(b["count"])} for b in bars],
+        histogram=[
+            {"from": int(b["low"]), "to": int(b["low"]) + width, "count": int(b["count"])} for b in bars
+        ],
         **counts,
     )
