@@ -11,8 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from alembic import command
 from alembic.config import Config
@@ -112,27 +112,29 @@ def migrate(store: Store) -> None:
 # --------------------------------------------------------------------------- bulk I/O
 
 
-def _python_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
-    if pa.types.is_date(column.type) or pa.types.is_timestamp(column.type):
-        column = pc.cast(column, pa.string())
-    return column.to_pylist()  # type: ignore[no-any-return]
+def bulk_insert(conn: Connection, table: str, rows: pa.Table | pl.DataFrame) -> None:
+    """Insert rows: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
 
-
-def bulk_insert(conn: Connection, table: str, rows: pa.Table) -> None:
-    """Insert an Arrow table's rows: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
-    if rows.num_rows == 0:
+    Values go from the columnar frame to the driver without per-row Python
+    objects of our own (this is the hot path of ingestion).
+    """
+    df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
+    if df.height == 0:
         return
-    cols = rows.column_names
+    cols = df.columns
     if conn.dialect.name == "postgresql":
         buf = io.BytesIO()
-        pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        pacsv.write_csv(df.to_arrow(), buf, options)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buf.getvalue())
         return
-    values = list(zip(*(_python_values(rows.column(c)) for c in cols), strict=True))
+    temporal = [c for c, t in df.schema.items() if t.is_temporal()]
+    if temporal:
+        df = df.with_columns(pl.col(temporal).cast(pl.String))
     placeholders = ", ".join("?" for _ in cols)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", values)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", df.rows())
 
 
 def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:

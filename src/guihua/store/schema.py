@@ -1,7 +1,7 @@
 """Tables of the store.
 
 ``records`` holds every accepted version of every department record. Columns
-after ``received_at`` are *derived* (the rule the record matched under the
+after ``line`` are *derived* (the rule the record matched under the
 active catalog, its points and dates); they are recomputed whenever a catalog
 is loaded, so they never disagree with the catalog in force.
 """
@@ -69,7 +69,6 @@ records = Table(
     Column("fields", Text, nullable=False),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("line", BigInteger, nullable=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
     # derived from the active catalog
     Column("rule_id", String(100), nullable=True),
     Column("points", Integer, nullable=True),
@@ -87,7 +86,6 @@ records = Table(
         sqlite_where=text("is_current"),
         postgresql_where=text("is_current"),
     ),
-    Index("ix_records_key", "department", "source_id", "version"),
     Index("ix_records_subject", "subject_id"),
 )
 
@@ -106,8 +104,6 @@ quarantine = Table(
     Index("ix_quarantine_department", "department"),
 )
 
-# Columns written for every new record version, in this order, by the bulk writer.
-RECORD_INSERT_COLUMNS: tuple[str, ...] = tuple(c.name for c in records.columns if c.name != "id")
 DERIVED_COLUMNS: tuple[str, ...] = (
     "rule_id",
     "points",

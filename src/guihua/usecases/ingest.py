@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 from sqlalchemy import Connection, insert, update
 
 from guihua.core.errors import GuihuaError, NotFound
@@ -21,8 +20,8 @@ from guihua.engine.runner import BatchMatcher
 from guihua.ingest.readers import LINE, RawChunk, read_chunks
 from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
-from guihua.store import schema
-from guihua.store.database import Store, bulk_insert, fetch_arrow
+from guihua.store import records, schema
+from guihua.store.database import Store, bulk_insert
 from guihua.usecases.catalogs import ensure_catalog
 
 CONTENT = ("subject_id", "metric", "occurred_at", "fields")
@@ -166,7 +165,7 @@ class _Step:
                 }
                 for r in rows.iter_rows(named=True)
             ]
-        bulk_insert(self.conn, "quarantine", rows.to_arrow())
+        bulk_insert(self.conn, "quarantine", rows)
 
     def _store(self, valid: pl.DataFrame) -> None:
         classified = self._classify(valid.sort(LINE))
@@ -182,7 +181,7 @@ class _Step:
         stored_ids = classified.filter(pl.col("outcome") != "duplicate").get_column("__stored_id")
         superseded = stored_ids.drop_nulls().unique().to_list()
         if superseded:
-            self._supersede(superseded)
+            records.supersede(self.conn, superseded)
         new = classified.filter(pl.col("outcome") != "duplicate")
         if not new.height:
             return
@@ -193,14 +192,12 @@ class _Step:
             "source_id",
             "version",
             "is_current",
-            pl.lit(None, pl.String).alias("retracted_at"),
             *CONTENT,
             pl.lit(self.result.submission_id, pl.Int64).alias("submission_id"),
             pl.col(LINE).alias("line"),
-            pl.lit(self.received.isoformat()).alias("received_at"),
             *schema.DERIVED_COLUMNS,
         )
-        bulk_insert(self.conn, "records", rows.to_arrow())
+        bulk_insert(self.conn, "records", rows)
 
     def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
         """Outcome per row; versions and current flag for rows to store.
@@ -208,7 +205,8 @@ class _Step:
         The first row of a key compares with the stored current version, each
         later row of the same key in this submission with the row before it.
         """
-        stored = self._lookup(valid.get_column("source_id").unique().to_list())
+        keys = valid.get_column("source_id").unique().to_list()
+        stored = records.current_versions(self.conn, self.result.department, keys)
         content = pl.concat_str([pl.col(c).cast(pl.String) for c in CONTENT], separator="\x1f")
         stored = stored.select(
             "source_id",
@@ -237,41 +235,6 @@ class _Step:
             (pl.col(LINE) == last_stored).fill_null(False).alias("is_current"),
         )
         return df.drop("__content", "__stored_content", "__prev", "__stored_version")
-
-    def _lookup(self, source_ids: list[str]) -> pl.DataFrame:
-        """Current stored versions of these keys, through a temporary key table."""
-        conn = self.conn
-        conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS batch_keys (source_id TEXT PRIMARY KEY)")
-        conn.exec_driver_sql("DELETE FROM batch_keys")
-        bulk_insert(conn, "batch_keys", pa.table({"source_id": pa.array(source_ids, pa.string())}))
-        table = fetch_arrow(
-            conn,
-            "SELECT r.source_id, r.id, r.version, r.subject_id, r.metric, r.occurred_at, r.fields "
-            "FROM records r JOIN batch_keys k ON r.source_id = k.source_id "
-            "WHERE r.department = :dept AND r.is_current",
-            {"dept": self.result.department},
-        )
-        df = pl.from_arrow(table)
-        assert isinstance(df, pl.DataFrame)
-        if not df.height:
-            return pl.DataFrame(
-                schema={
-                    "source_id": pl.String,
-                    "id": pl.Int64,
-                    "version": pl.Int32,
-                    "subject_id": pl.String,
-                    "metric": pl.String,
-                    "occurred_at": pl.Date,
-                    "fields": pl.String,
-                }
-            )
-        return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
-
-    def _supersede(self, ids: list[int]) -> None:
-        table = schema.records
-        for start in range(0, len(ids), 10_000):
-            part = ids[start : start + 10_000]
-            self.conn.execute(update(table).where(table.c.id.in_(part)).values(is_current=False))
 
 
 def retract(store: Store, department: str, source_id: str) -> dt.datetime:

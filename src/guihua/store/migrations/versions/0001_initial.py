@@ -54,7 +54,6 @@ def upgrade() -> None:
         sa.Column("fields", sa.Text, nullable=False),
         sa.Column("submission_id", sa.BigInteger, sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("line", sa.BigInteger, nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rule_id", sa.String(100), nullable=True),
         sa.Column("points", sa.Integer, nullable=True),
         sa.Column("category", sa.String(100), nullable=True),
@@ -72,7 +71,6 @@ def upgrade() -> None:
         sqlite_where=sa.text("is_current"),
         postgresql_where=sa.text("is_current"),
     )
-    op.create_index("ix_records_key", "records", ["department", "source_id", "version"])
     op.create_index("ix_records_subject", "records", ["subject_id"])
     op.create_table(
         "quarantine",

@@ -1,0 +1,50 @@
+"""Queries on the records table that the use cases need in bulk."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from sqlalchemy import Connection, update
+
+from guihua.store import schema
+
+_CURRENT_COLUMNS = "r.source_id, r.id, r.version, r.subject_id, r.metric, r.occurred_at, r.fields"
+_EMPTY = {
+    "source_id": pl.String,
+    "id": pl.Int64,
+    "version": pl.Int32,
+    "subject_id": pl.String,
+    "metric": pl.String,
+    "occurred_at": pl.Date,
+    "fields": pl.String,
+}
+
+
+def current_versions(conn: Connection, department: str, source_ids: list[str]) -> pl.DataFrame:
+    """The stored current version of each of these keys (the keys travel as one parameter)."""
+    if conn.dialect.name == "postgresql":
+        sql = (
+            f"SELECT {_CURRENT_COLUMNS} FROM records r "
+            "WHERE r.department = %(dept)s AND r.is_current AND r.source_id = ANY(%(keys)s)"
+        )
+        params: object = {"dept": department, "keys": source_ids}
+    else:
+        sql = (
+            f"SELECT {_CURRENT_COLUMNS} FROM records r "
+            "WHERE r.department = ? AND r.is_current AND r.source_id IN (SELECT value FROM json_each(?))"
+        )
+        params = (department, json.dumps(source_ids))
+    rows = conn.exec_driver_sql(sql, params).fetchall()  # type: ignore[arg-type]
+    if not rows:
+        return pl.DataFrame(schema=_EMPTY)
+    df = pl.DataFrame([tuple(r) for r in rows], schema=list(_EMPTY), orient="row")
+    return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
+
+
+def supersede(conn: Connection, ids: list[int]) -> None:
+    """Mark these versions as no longer current (a newer version replaces each)."""
+    table = schema.records
+    for start in range(0, len(ids), 10_000):
+        part = ids[start : start + 10_000]
+        conn.execute(update(table).where(table.c.id.in_(part)).values(is_current=False))
