@@ -13,8 +13,7 @@ from sqlalchemy import Connection
 
 from guihua.core.catalog import Catalog
 from guihua.engine.match import match_sql
-
-_MATCH_SQL: dict[tuple[str, pa.Schema], str] = {}
+from guihua.engine.sqlcache import cached_sql
 
 
 class BatchMatcher:
@@ -31,11 +30,9 @@ class BatchMatcher:
         self._db.execute("SET threads TO 2")
 
     def match(self, batch: pa.Table) -> pa.Table:
-        key = (self.catalog.digest, batch.schema)
-        sql = _MATCH_SQL.get(key)
-        if sql is None:
-            schema = ibis.Schema.from_pyarrow(batch.schema)
-            sql = _MATCH_SQL[key] = match_sql(self.catalog, schema)
+        schema = ibis.Schema.from_pyarrow(batch.schema)
+        key = ("match", self.catalog.digest, "duckdb", repr(list(schema.items())))
+        sql = cached_sql(key, lambda: match_sql(self.catalog, schema))
         self._db.register("batch", batch)
         try:
             out = self._db.sql(sql).to_arrow_table()
@@ -60,7 +57,6 @@ Query = Callable[[ir.Table, Catalog, dt.date], ir.Table]
 
 _SENTINEL_DAY = dt.date(1899, 12, 31)
 _SENTINEL_SUBJECT = "000000000000000000"
-_TEMPLATES: dict[tuple[str, str, str, bool], str] = {}
 _SUBJECT_RE = re.compile(r"^[0-9X]{18}$")
 
 
@@ -84,12 +80,13 @@ def compiled_sql(
     expression is compiled with a sentinel date and subject, and the template
     is reused with the real values put in their place.
     """
-    key = (query.__qualname__, catalog.digest, dialect, subject is not None)
-    template = _TEMPLATES.get(key)
-    if template is None:
+
+    def compile_template() -> str:
         table = records.filter(records.subject_id == _SENTINEL_SUBJECT) if subject is not None else records
-        template = str(ibis.to_sql(query(table, catalog, _SENTINEL_DAY), dialect=dialect))
-        _TEMPLATES[key] = template
+        return str(ibis.to_sql(query(table, catalog, _SENTINEL_DAY), dialect=dialect))
+
+    key = (query.__qualname__, catalog.digest, dialect, str(subject is not None), repr(records.schema()))
+    template = cached_sql(key, compile_template)
     sql = template.replace(_date_sql(_SENTINEL_DAY, dialect), _date_sql(at, dialect))
     if subject is not None:
         if not _SUBJECT_RE.match(subject):

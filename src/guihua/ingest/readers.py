@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -58,6 +58,19 @@ def file_format(path: Path) -> str:
     return fmt
 
 
+def estimated_rows(path: Path) -> int:
+    """A cheap estimate of a file's rows (Parquet: exact, from its footer)."""
+    try:
+        if file_format(path) == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        with path.open("rb") as fh:
+            sample = fh.read(1 << 16)
+    except (OSError, pa.ArrowException, GuihuaError):
+        return 0
+    lines = max(sample.count(b"\n"), 1)
+    return int(path.stat().st_size / (len(sample) / lines)) if sample else 0
+
+
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
     """Chunks of a department file, by extension."""
     if not path.is_file():
@@ -86,11 +99,9 @@ def _with_lines(table: pa.Table, first_line: int) -> pa.Table:
 
 
 def _blank_to_null(table: pa.Table) -> pa.Table:
-    cols = []
-    for col in table.columns:
-        col = pc.cast(col, pa.string())
-        cols.append(pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col))
-    return pa.table(cols, names=table.column_names)
+    """All columns as text; an empty cell is an absent value."""
+    df = pl.DataFrame(table).with_columns(pl.all().cast(pl.String))
+    return df.with_columns(pl.all().replace("", None)).to_arrow()
 
 
 # --------------------------------------------------------------------------- CSV

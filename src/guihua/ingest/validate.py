@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow as pa
 
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
-from guihua.core.ids import valid_subject_ids
+from guihua.core.ids import valid_subject_id
 from guihua.core.reasons import Reason
 from guihua.ingest.readers import BASE_COLUMNS, LINE, RawChunk
 
@@ -83,9 +83,8 @@ class ChunkValidator:
         self.listing_metrics = {m.code for m in catalog.metrics if m.kind == "listing"}
 
     def validate(self, chunk: RawChunk) -> Validated:
-        ids_ok = valid_subject_ids(chunk.table.column("subject_id"), self.today)
-        df = pl.from_arrow(chunk.table.append_column("__id_ok", ids_ok))
-        assert isinstance(df, pl.DataFrame)
+        df = pl.DataFrame(chunk.table)
+        df = df.with_columns(valid_subject_id(pl.col("subject_id"), self.today).alias("__id_ok"))
         fields = chunk.field_names
         df = df.with_columns(
             pl.col("source_id").str.strip_chars(),

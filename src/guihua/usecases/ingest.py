@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, update
 
 from guihua.core.errors import GuihuaError, NotFound
 from guihua.engine.runner import BatchMatcher
-from guihua.ingest.readers import LINE, RawChunk, read_chunks
+from guihua.ingest.readers import LINE, RawChunk, estimated_rows, read_chunks
 from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
 from guihua.store import records, schema
@@ -60,7 +60,10 @@ def ingest_file(
     as_of: dt.date | None = None,
 ) -> IngestResult:
     """Ingest a CSV, JSON Lines or Parquet file for ``department``."""
-    return ingest_chunks(store, read_chunks(path), department, str(path), on_progress, as_of)
+    chunks = read_chunks(path)
+    return ingest_chunks(
+        store, chunks, department, str(path), on_progress, as_of, size_hint=estimated_rows(path)
+    )
 
 
 def ingest_chunks(
@@ -71,6 +74,7 @@ def ingest_chunks(
     on_progress: Callable[[int], None] | None = None,
     as_of: dt.date | None = None,
     keep_outcomes: bool = False,
+    size_hint: int = 0,
 ) -> IngestResult:
     with store.begin() as conn:
         active = ensure_catalog(conn)
@@ -91,10 +95,11 @@ def ingest_chunks(
             received,
         )
         try:
-            for chunk in chunks:
-                step.run(chunk)
-                if on_progress:
-                    on_progress(chunk.table.num_rows + len(chunk.unreadable))
+            with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
+                for chunk in chunks:
+                    step.run(chunk)
+                    if on_progress:
+                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
         finally:
             step.matcher.close()
         conn.execute(
@@ -205,8 +210,15 @@ class _Step:
         The first row of a key compares with the stored current version, each
         later row of the same key in this submission with the row before it.
         """
-        keys = valid.get_column("source_id").unique().to_list()
-        stored = records.current_versions(self.conn, self.result.department, keys)
+        keys = valid.get_column("source_id").unique()
+        stored = records.current_versions(self.conn, self.result.department, keys.to_list())
+        if stored.height == 0 and keys.len() == valid.height:  # all new, each once: no ordering needed
+            return valid.with_columns(
+                outcome=pl.lit("accepted"),
+                __stored_id=pl.lit(None, pl.Int64),
+                version=pl.lit(1, pl.Int32),
+                is_current=pl.lit(True),
+            )
         content = pl.concat_str([pl.col(c).cast(pl.String) for c in CONTENT], separator="\x1f")
         stored = stored.select(
             "source_id",
