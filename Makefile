@@ -13,7 +13,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(BIN)/guihua: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON) --quiet
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
 	@touch $(BIN)/guihua
 
 venv: $(BIN)/guihua ## .venv with the project installed; `guihua` on .venv/bin (idempotent)

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,15 +73,21 @@ record_lists = st.lists(st.one_of(volunteer, traffic, loan), min_size=1, max_siz
 _TEMPLATE: list[Path] = []
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _template_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A migrated store holding the mini catalog, copied for every example (fast)."""
+    path = tmp_path_factory.mktemp("template") / "tpl.db"
+    tpl = open_store(str(path))
+    catalogs.load_catalog(tpl, CATALOG_TEXT)
+    tpl.dispose()
+    _TEMPLATE.append(path)
+    yield
+    _TEMPLATE.clear()
+
+
 @contextmanager
 def fresh_store() -> Iterator[Store]:
-    """An empty SQLite store with the mini catalog (copied from a migrated template: fast)."""
-    if not _TEMPLATE:
-        folder = Path(tempfile.mkdtemp(prefix="guihua-tpl-"))
-        tpl = open_store(str(folder / "tpl.db"))
-        catalogs.load_catalog(tpl, CATALOG_TEXT)
-        tpl.dispose()
-        _TEMPLATE.append(folder / "tpl.db")
+    """An empty SQLite store with the mini catalog."""
     folder = Path(tempfile.mkdtemp(prefix="guihua-prop-"))
     shutil.copy(_TEMPLATE[0], folder / "s.db")
     store = open_store(str(folder / "s.db"))
