@@ -39,6 +39,18 @@ app = typer.Typer(
 catalog_app = typer.Typer(help="Load and show the scheme's catalog.", no_args_is_help=True)
 export_app = typer.Typer(help="Export data.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports on the store.", no_args_is_help=True)
+
+
+@app.callback()
+def _root(db: Db = None) -> None:
+    """Guihua (桂花): a public-credit scheme run fairly.
+
+    Every point traces to a department's record, a published rule and its legal basis.
+    """
+    if db:  # `guihua --db X score ...` works like `guihua score ... --db X`
+        os.environ["GUIHUA_DB"] = db
+
+
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")

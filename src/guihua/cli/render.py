@@ -12,7 +12,7 @@ from guihua.core.catalog import Catalog
 from guihua.usecases.scores import Distribution, Explanation, PerkEligibility, Score
 
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_json(obj: Any) -> None:
