@@ -28,7 +28,12 @@ LISTING_ACTIONS: tuple[str, ...] = ("list", "resolve")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    """Unknown keys are refused: a typo such as ``valid_day`` must not silently mean 'no expiry'."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str = ""
+    notes: str = ""
 
 
 class Scheme(_Model):
@@ -203,7 +208,8 @@ def _pydantic_problems(where: str, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        out.append(f"{where}{'.' + loc if loc else ''}: {err['msg'].lower()}")
+        msg = "unknown key (is it misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].lower()
+        out.append(f"{where}{'.' + loc if loc else ''}: {msg}")
     return out
 
 

@@ -1,0 +1,1 @@
+"""Synthetic cities for demos, tests and benchmarks."""

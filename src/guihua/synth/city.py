@@ -1,0 +1,303 @@
+"""A synthetic city for the default scheme, shaped like Suzhou's August 2018 report.
+
+Suzhou reported about one resident in eight above the base score, about 0.04%
+below it (all of them on a defaulter list) and everyone else exactly at the
+base. The generator draws residents and their records so that the default
+scheme gives that shape at ``as_of``:
+
+- everyone has fairness-audit data (marital status, education) and ordinary
+  records that no rule scores (bills paid on time, short social-insurance runs);
+- one in eight has positive records active at ``as_of``, and only they may also
+  carry small penalties, never more than their gains;
+- 0.04% have an open listing (loan default or unfulfilled judgment), some
+  more a listing already resolved (a paid debt: back at the base);
+- some have old penalties that have expired.
+
+Everything is vectorised with NumPy and deterministic for (people, seed, as_of).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from guihua.core.catalog import Catalog
+
+SUZHOU_AREAS = [
+    "320505",
+    "320506",
+    "320507",
+    "320508",
+    "320509",
+    "320571",
+    "320581",
+    "320582",
+    "320583",
+    "320585",
+]
+OTHER_AREAS = ["110105", "310115", "340104", "410105", "510107", "420106", "330106", "370102"]
+SHARE_POSITIVE = 0.125
+SHARE_DEFAULTER = 0.0004
+SHARE_RESOLVED = 0.001
+SHARE_EXPIRED_PENALTY = 0.05
+_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+_CHECK = np.array(list("10X98765432"))
+_ARROW = {
+    "int": pa.int64(),
+    "number": pa.float64(),
+    "string": pa.string(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+}
+
+
+def resident_ids(rng: np.random.Generator, n: int, as_of: dt.date) -> np.ndarray:
+    """``n`` unique, valid 18-character ids: real area codes, real birth dates, check digits."""
+    ids: np.ndarray = np.array([], dtype="<U18")
+    while len(ids) < n:
+        need = int((n - len(ids)) * 1.05) + 10
+        local = rng.random(need) < 0.85
+        areas = np.where(local, rng.choice(SUZHOU_AREAS, need), rng.choice(OTHER_AREAS, need))
+        age_days = rng.integers(18 * 365 + 5, 85 * 365, need)
+        births = np.datetime64(as_of) - age_days.astype("timedelta64[D]")
+        birth_txt = np.char.replace(np.datetime_as_string(births, unit="D"), "-", "")
+        seq = np.char.zfill(rng.integers(0, 1000, need).astype(str), 3)
+        first17 = np.char.add(np.char.add(areas, birth_txt), seq)
+        digits = np.frombuffer("".join(first17.tolist()).encode(), dtype=np.uint8).reshape(need, 17) - 48
+        check = _CHECK[(digits @ _WEIGHTS) % 11]
+        ids = np.unique(np.concatenate([ids, np.char.add(first17, check)]))
+    return rng.permutation(ids)[:n]
+
+
+@dataclass
+class _Department:
+    """One department's records, as batches of columns (one batch per metric and group)."""
+
+    code: str
+    batches: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+    def add(self, metric: str, subjects: np.ndarray, days: np.ndarray, **fields: np.ndarray) -> None:
+        if len(subjects):
+            metrics = np.full(len(subjects), metric, dtype=object)
+            self.batches.append({"subject_id": subjects, "metric": metrics, "occurred_at": days, **fields})
+
+    def table(self, types: dict[str, pa.DataType], part: int) -> pa.Table:
+        total = sum(len(b["subject_id"]) for b in self.batches)
+        ids = [f"{self.code}-{part:03d}-{i:08d}" for i in range(1, total + 1)]
+        data: dict[str, pa.Array] = {"source_id": pa.array(ids, pa.string())}
+        for name in dict.fromkeys(k for b in self.batches for k in b):
+            values = np.concatenate(
+                [
+                    b[name].astype(object) if name in b else np.full(len(b["subject_id"]), None, dtype=object)
+                    for b in self.batches
+                ]
+            )
+            kind = pa.date32() if name == "occurred_at" else types.get(name, pa.string())
+            data[name] = pa.array(values, kind, from_pandas=True)
+        return pa.table(data)
+
+
+class _City:
+    """One district of residents and the records the departments hold on them."""
+
+    def __init__(self, catalog: Catalog, ids: np.ndarray, rng: np.random.Generator, as_of: dt.date) -> None:
+        self.catalog = catalog
+        self.rng = rng
+        self.as_of = np.datetime64(as_of)
+        self.people = len(ids)
+        self.ids = ids
+        self.depts: dict[str, _Department] = {}
+
+    def dept(self, metric: str) -> _Department:
+        code = next(d.code for d in self.catalog.departments if metric in d.metrics)
+        return self.depts.setdefault(code, _Department(code))
+
+    def days_ago(self, n: int, low: int, high: int) -> np.ndarray:
+        """Dates between ``high`` and ``low`` days before as_of (as Python dates)."""
+        back = self.rng.integers(low, high + 1, n).astype("timedelta64[D]")
+        out: np.ndarray = (self.as_of - back).astype("datetime64[D]").astype(object)
+        return out
+
+    def pick(self, pool: np.ndarray, share: float) -> np.ndarray:
+        out: np.ndarray = pool[self.rng.random(len(pool)) < share]
+        return out
+
+    def add(self, metric: str, who: np.ndarray, low: int, high: int, **fields: np.ndarray) -> None:
+        self.dept(metric).add(metric, who, self.days_ago(len(who), low, high), **fields)
+
+
+def _fill(city: _City, bills: float) -> None:
+    rng, n, ids = city.rng, city.people, city.ids
+    every = np.arange(n)
+    # fairness-audit data: everyone, never scored
+    city.add(
+        "marital_status",
+        ids,
+        30,
+        3000,
+        status=rng.choice(["single", "married", "divorced", "widowed"], n, p=[0.3, 0.6, 0.07, 0.03]),
+    )
+    city.add(
+        "education_level",
+        ids,
+        30,
+        3000,
+        level=rng.choice(["primary", "secondary", "vocational", "bachelor", "master", "doctorate"], n),
+    )
+    # ordinary activity that no rule scores
+    short = city.pick(ids, 0.5)
+    city.add(
+        "social_insurance_payment",
+        short,
+        1,
+        300,
+        months_on_time=rng.integers(1, 6, len(short)),
+        months_late=rng.integers(0, 3, len(short)),
+    )
+    per_person = rng.poisson(bills, n)
+    payer = np.repeat(every, per_person)
+    kinds = rng.choice(["water_bill", "electricity_bill", "gas_bill"], len(payer))
+    for metric in ("water_bill", "electricity_bill", "gas_bill"):
+        who = ids[payer[kinds == metric]]
+        city.add(
+            metric, who, 1, 700, paid_on_time=np.ones(len(who), bool), days_late=np.zeros(len(who), np.int64)
+        )
+    readers = city.pick(ids, 0.2)
+    city.add("library_return", readers, 1, 700, days_overdue=rng.integers(0, 30, len(readers)))
+    # the positive eighth: gains active at as_of
+    order = rng.permutation(n)
+    k_pos = round(n * SHARE_POSITIVE)
+    k_def = max(1, round(n * SHARE_DEFAULTER)) if n >= 1000 else 0
+    k_res = round(n * SHARE_RESOLVED)
+    positive = ids[order[:k_pos]]
+    defaulters = ids[order[k_pos : k_pos + k_def]]
+    resolved = ids[order[k_pos + k_def : k_pos + k_def + k_res]]
+    rest = ids[order[k_pos + k_def + k_res :]]
+    kind = rng.choice(["si", "vol", "blood", "tax"], len(positive), p=[0.4, 0.3, 0.1, 0.2])
+    si = positive[kind == "si"]
+    city.add(
+        "social_insurance_payment",
+        si,
+        1,
+        300,
+        months_on_time=np.full(len(si), 12),
+        months_late=np.zeros(len(si), np.int64),
+    )
+    vol = positive[kind == "vol"]
+    city.add(
+        "volunteer_service",
+        vol,
+        1,
+        300,
+        hours=rng.choice([6.0, 12.5, 24.0, 40.0, 120.0], len(vol)),
+        organisation=rng.choice(
+            ["Suzhou Red Cross", "Gusu Community Volunteers", "SIP Youth League"], len(vol)
+        ),
+    )
+    blood = positive[kind == "blood"]
+    city.add("blood_donation", blood, 1, 600, volume_ml=rng.choice([200, 300, 400], len(blood)))
+    tax = positive[kind == "tax"]
+    city.add("tax_filing", tax, 1, 300, on_time=np.ones(len(tax), bool))
+    extra = city.pick(positive, 0.3)  # some have more than one good record
+    city.add(
+        "volunteer_service",
+        extra,
+        1,
+        300,
+        hours=rng.choice([6.0, 24.0], len(extra)),
+        organisation=np.full(len(extra), "Suzhou Volunteers Federation"),
+    )
+    # small penalties, only where gains outweigh them (a 2-point record can bear a 1-point fine)
+    sinners = city.pick(positive[np.isin(kind, ["si", "vol", "blood"])], 0.15)
+    split = rng.random(len(sinners))
+    litter = sinners[split < 0.5]
+    city.add("littering_fine", litter, 20, 150, fine=np.full(len(litter), 50.0))
+    yielders = sinners[(split >= 0.5) & np.isin(sinners, si)]
+    city.add(
+        "fail_to_yield_pedestrian",
+        yielders,
+        20,
+        150,
+        location=rng.choice(["Renmin Rd / Ganjiang Rd", "Xinghu St / Suzhou Ave"], len(yielders)),
+        fine=np.full(len(yielders), 100.0),
+    )
+    # old penalties that have expired by as_of
+    old = city.pick(rest, SHARE_EXPIRED_PENALTY)
+    city.add("littering_fine", old, 400, 900, fine=np.full(len(old), 50.0))
+    # the defaulter list: open cases, and cases settled (back at base, off the list)
+    for who, settled in ((defaulters, False), (resolved, True)):
+        loans = who[rng.random(len(who)) < 0.6]
+        courts = who[~np.isin(who, loans)]
+        for metric, group, prefix in (
+            ("loan_default", loans, "LD"),
+            ("unfulfilled_judgment", courts, "(2024)SU05ZHI"),
+        ):
+            cases = np.array([f"{prefix}-{i:07d}" for i in rng.integers(0, 10**7, len(group))], dtype=object)
+            amount = rng.choice([8000.0, 25000.0, 120000.0], len(group))
+            listed = city.days_ago(len(group), 200, 900)
+            city.dept(metric).add(
+                metric,
+                group,
+                listed,
+                case_id=cases,
+                action=np.full(len(group), "list", dtype=object),
+                amount=amount,
+            )
+            if settled:
+                paid = listed + np.array(
+                    [dt.timedelta(days=int(d)) for d in rng.integers(30, 180, len(group))], dtype=object
+                )
+                city.dept(metric).add(
+                    metric,
+                    group,
+                    paid,
+                    case_id=cases,
+                    action=np.full(len(group), "resolve", dtype=object),
+                    amount=amount,
+                )
+
+
+def generate_city(
+    catalog: Catalog,
+    people: int,
+    seed: int,
+    out_dir: Path,
+    as_of: dt.date,
+    progress: Callable[[int], None] | None = None,
+    bills_per_person: float = 1.5,
+) -> list[dict[str, str]]:
+    """Write one Parquet file per department (and district part) and ``manifest.json``.
+
+    Residents are processed in districts of at most 200,000 so memory stays flat.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    ids = resident_ids(rng, people, as_of)
+    manifest: list[dict[str, str]] = []
+    step = 200_000
+    for part, start in enumerate(range(0, people, step)):
+        city = _City(catalog, ids[start : start + step], rng, as_of)
+        _fill(city, bills_per_person)
+        _write(city, out_dir, manifest, part)
+        if progress:
+            progress(city.people)
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _write(city: _City, out_dir: Path, manifest: list[dict[str, str]], part: int) -> None:
+    types: dict[str, pa.DataType] = {}
+    for metric in city.catalog.metrics:
+        for name, ftype in metric.fields.items():
+            types.setdefault(name, _ARROW[ftype])
+    for code in sorted(city.depts):
+        name = f"{code}.parquet" if part == 0 else f"{code}-{part:03d}.parquet"
+        pq.write_table(city.depts[code].table(types, part), out_dir / name)
+        manifest.append({"file": name, "department": code})
