@@ -59,7 +59,7 @@ def explanation(e: Explanation) -> None:
             f"{i.points:+d}" if i.rule_id else "-",
             i.category or "-",
             i.start or "-",
-            i.end or "open",
+            i.end or ("open" if i.rule_id else "-"),
             i.status,
             ", ".join(i.caps_bit) or "-",
         )
