@@ -76,9 +76,18 @@ def _by_rule(rule_id: ir.StringValue, values: dict[str, Any], else_: Any = None)
     return ibis.cases(*[(rule_id == rid, v) for rid, v in values.items()], else_=else_)
 
 
-def match(records: ir.Table, catalog: Catalog) -> ir.Table:
-    """``records`` plus the columns of :data:`MATCH_COLUMNS` (null where no rule applies)."""
-    rules = [r for r in catalog.rules if r.metric in catalog.metric_by_code]
+def match(records: ir.Table, catalog: Catalog, metrics: frozenset[str] | None = None) -> ir.Table:
+    """``records`` plus the columns of :data:`MATCH_COLUMNS` (null where no rule applies).
+
+    ``metrics`` narrows the rules considered to those of records that can be
+    present (a department's file holds only its own metrics); the first
+    matching rule is the same either way, since a rule only matches its metric.
+    """
+    rules = [
+        r
+        for r in catalog.rules
+        if r.metric in catalog.metric_by_code and (metrics is None or r.metric in metrics)
+    ]
     if rules:
         rule_id = ibis.cases(*[(rule_applies(records, r, catalog), r.id) for r in rules], else_=None)
     else:
@@ -101,14 +110,18 @@ def match(records: ir.Table, catalog: Catalog) -> ir.Table:
 
 
 def match_sql(
-    catalog: Catalog, schema: ibis.Schema, table_name: str = "batch", dialect: str = "duckdb"
+    catalog: Catalog,
+    schema: ibis.Schema,
+    table_name: str = "batch",
+    dialect: str = "duckdb",
+    metrics: frozenset[str] | None = None,
 ) -> str:
     """SQL matching every row of ``table_name`` (other columns pass through).
 
     Compiled once per catalog and batch shape, then reused for every chunk.
     """
     records = ibis.table(schema, name=table_name)
-    return str(ibis.to_sql(match(records, catalog), dialect=dialect))
+    return str(ibis.to_sql(match(records, catalog, metrics), dialect=dialect))
 
 
 __all__ = ["MATCH_COLUMNS", "dt", "match", "match_sql", "record_schema", "rule_applies"]

@@ -81,6 +81,10 @@ class ChunkValidator:
                 self.declaring[name].add(m.code)
                 self.declaring_typed[(name, ftype)].add(m.code)
         self.listing_metrics = {m.code for m in catalog.metrics if m.kind == "listing"}
+        own = [catalog.metric_by_code[m] for m in self.department.metrics if m in catalog.metric_by_code]
+        own_pairs = {(n, t) for m in own for n, t in m.fields.items()}
+        # typed columns only for fields this department's metrics declare: its file holds nothing else
+        self.field_columns = {p: c for p, c in catalog.field_columns.items() if p in own_pairs}
 
     def validate(self, chunk: RawChunk) -> Validated:
         df = pl.DataFrame(chunk.table)
@@ -202,7 +206,7 @@ class ChunkValidator:
     def _typed(self, df: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
         metric = pl.col("metric")
         typed = []
-        for (name, ftype), column in self.catalog.field_columns.items():
+        for (name, ftype), column in self.field_columns.items():
             ms = self.declaring_typed[(name, ftype)]
             if name in fields:
                 value, _ = parse_value(pl.col(name), ftype)
@@ -221,8 +225,8 @@ class ChunkValidator:
             canonical.append(pl.when(metric == m.code).then(encoded))
         fields_json = pl.coalesce(canonical) if canonical else pl.lit("{}")
         listing = _in(metric, self.listing_metrics)
-        case_col = self.catalog.field_columns.get(("case_id", "string"))
-        action_col = self.catalog.field_columns.get(("action", "string"))
+        case_col = self.field_columns.get(("case_id", "string"))
+        action_col = self.field_columns.get(("action", "string"))
         case_id = pl.when(listing).then(pl.col(case_col)) if case_col else pl.lit(None, pl.String)
         action = (
             pl.when(listing).then(pl.col(action_col).str.strip_chars())
@@ -233,7 +237,7 @@ class ChunkValidator:
             LINE,
             *[c for c in BASE_COLUMNS if c != "occurred_at"],
             pl.col("__occurred").alias("occurred_at"),
-            *self.catalog.field_columns.values(),
+            *self.field_columns.values(),
             fields_json.alias("fields"),
             case_id.alias("case_id"),
             action.alias("action"),

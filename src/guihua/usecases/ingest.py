@@ -90,7 +90,7 @@ def ingest_chunks(
         step = _Step(
             conn,
             ChunkValidator(catalog, department, as_of or today()),
-            BatchMatcher(catalog),
+            BatchMatcher(catalog, frozenset(catalog.department_by_code[department].metrics)),
             result,
             received,
         )
