@@ -266,7 +266,7 @@ def main() -> None:
     p50, p99 = lookups(OUT / "city.db")
     rows.append(
         (
-            "single-subject score lookup (SQLite, {all_records:,} records)",
+            f"single-subject score lookup (SQLite, {all_records:,} records)",
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms",
             "",
             "",

@@ -112,15 +112,29 @@ def migrate(store: Store) -> None:
 # --------------------------------------------------------------------------- bulk I/O
 
 
-def bulk_insert(conn: Connection, table: str, rows: pa.Table | pl.DataFrame) -> None:
+def _sql_literal(value: str | int) -> str:
+    return str(int(value)) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
+
+
+def bulk_insert(
+    conn: Connection,
+    table: str,
+    rows: pa.Table | pl.DataFrame,
+    constants: dict[str, str | int] | None = None,
+) -> None:
     """Insert rows: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
 
     Values go from the columnar frame to the driver without per-row Python
-    objects of our own (this is the hot path of ingestion).
+    objects of our own (this is the hot path of ingestion). ``constants`` are
+    the same for every row (the submission, the department): SQLite gets them
+    as literals instead of binding them once per row.
     """
     df = rows if isinstance(rows, pl.DataFrame) else pl.DataFrame(rows)
     if df.height == 0:
         return
+    constants = constants or {}
+    if conn.dialect.name == "postgresql":
+        df = df.with_columns(pl.lit(v).alias(k) for k, v in constants.items())
     cols = df.columns
     if conn.dialect.name == "postgresql":
         buf = io.BytesIO()
@@ -133,8 +147,9 @@ def bulk_insert(conn: Connection, table: str, rows: pa.Table | pl.DataFrame) -> 
     temporal = [c for c, t in df.schema.items() if t.is_temporal()]
     if temporal:
         df = df.with_columns(pl.col(temporal).cast(pl.String))
-    placeholders = ", ".join("?" for _ in cols)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})", df.rows())
+    names = ", ".join([*constants, *cols])
+    values = ", ".join([*(_sql_literal(v) for v in constants.values()), *("?" for _ in cols)])
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({values})", df.rows())
 
 
 def fetch_arrow(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:

@@ -193,16 +193,18 @@ class _Step:
         matched = pl.from_arrow(self.matcher.match(new.drop("outcome", "__stored_id").to_arrow()))
         assert isinstance(matched, pl.DataFrame)
         rows = matched.select(
-            pl.lit(self.result.department).alias("department"),
             "source_id",
             "version",
             "is_current",
             *CONTENT,
-            pl.lit(self.result.submission_id, pl.Int64).alias("submission_id"),
             pl.col(LINE).alias("line"),
             *schema.DERIVED_COLUMNS,
         )
-        bulk_insert(self.conn, "records", rows)
+        constants: dict[str, str | int] = {
+            "department": self.result.department,
+            "submission_id": self.result.submission_id,
+        }
+        bulk_insert(self.conn, "records", rows, constants)
 
     def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
         """Outcome per row; versions and current flag for rows to store.
