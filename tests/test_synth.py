@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import polars as pl
@@ -61,7 +60,9 @@ def test_city_scores_like_suzhou_in_august_2018(tmp_path: Path) -> None:
     manifest = _city(tmp_path / "city", 10_000, seed=7)
     store = open_store(str(tmp_path / "g.db"))
     for entry in manifest:
-        result = ingest.ingest_file(store, tmp_path / "city" / entry["file"], entry["department"], as_of=AS_OF)
+        result = ingest.ingest_file(
+            store, tmp_path / "city" / entry["file"], entry["department"], as_of=AS_OF
+        )
         assert result.rejected == 0, ingest.list_rejects(store)
     d = scores.distribution(store, AS_OF)
     assert d.subjects == 10_000

@@ -219,6 +219,7 @@ def parse_catalog(text: str) -> Catalog:
     if not isinstance(data, dict):
         raise CatalogRefused(problems or ["the catalog must be a YAML mapping with a 'scheme' section"])
     parsed: dict[str, Any] = {}
+    positions: dict[str, list[int]] = {}  # where each parsed item stands in the document
     try:
         parsed["scheme"] = Scheme.model_validate(data.get("scheme"))
     except ValidationError as exc:
@@ -232,6 +233,7 @@ def parse_catalog(text: str) -> Catalog:
         for i, raw in enumerate(items):
             try:
                 good.append(model.model_validate(raw))
+                positions.setdefault(section, []).append(i)
             except ValidationError as exc:
                 problems += _pydantic_problems(_where(section, i, raw), exc)
         parsed[section] = good
@@ -243,7 +245,7 @@ def parse_catalog(text: str) -> Catalog:
     if "scheme" not in parsed:
         raise CatalogRefused(problems)
     catalog = Catalog(**parsed)
-    problems += semantic_problems(catalog, data)
+    problems += semantic_problems(catalog, positions)
     if problems:
         raise CatalogRefused(problems)
     return catalog
@@ -252,18 +254,22 @@ def parse_catalog(text: str) -> Catalog:
 # --------------------------------------------------------------------------- semantics
 
 
-def semantic_problems(catalog: Catalog, raw: dict[str, Any] | None = None) -> list[str]:
-    """Every refusal reason of spec section 1 that applies, in catalog order."""
-    raw = raw or {}
+def semantic_problems(catalog: Catalog, positions: dict[str, list[int]] | None = None) -> list[str]:
+    """Every refusal reason of spec section 1 that applies, in catalog order.
+
+    ``positions`` maps each parsed item back to its index in the document (items
+    that failed to parse are missing), so that problems point at the catalog as written.
+    """
+    at = _Positions(positions or {})
     problems: list[str] = []
     s = catalog.scheme
     if not s.min <= s.base <= s.max:
         problems.append(f"scheme: base {s.base} must lie between min {s.min} and max {s.max}")
     problems += _duplicates(catalog)
-    problems += _prohibited_names(catalog)
-    problems += _department_problems(catalog)
-    problems += _metric_problems(catalog)
-    problems += _rule_problems(catalog, raw)
+    problems += _prohibited_names(catalog, at)
+    problems += _department_problems(catalog, at)
+    problems += _metric_problems(catalog, at)
+    problems += _rule_problems(catalog, at)
     return problems
 
 
@@ -280,9 +286,19 @@ def _duplicates(c: Catalog) -> list[str]:
     return out
 
 
-def _prohibited_names(c: Catalog) -> list[str]:
+class _Positions:
+    def __init__(self, positions: dict[str, list[int]]) -> None:
+        self.positions = positions
+
+    def __call__(self, section: str, i: int) -> int:
+        known = self.positions.get(section)
+        return known[i] if known is not None and i < len(known) else i
+
+
+def _prohibited_names(c: Catalog, at: _Positions) -> list[str]:
     out = []
-    for i, m in enumerate(c.metrics):
+    for n, m in enumerate(c.metrics):
+        i = at("metrics", n)
         if c.is_prohibited(m.code):
             out.append(f"metrics[{i}] ({m.code}): metric name is a prohibited attribute")
         out += [
@@ -293,9 +309,10 @@ def _prohibited_names(c: Catalog) -> list[str]:
     return out
 
 
-def _department_problems(c: Catalog) -> list[str]:
+def _department_problems(c: Catalog, at: _Positions) -> list[str]:
     out = []
-    for i, d in enumerate(c.departments):
+    for n, d in enumerate(c.departments):
+        i = at("departments", n)
         where = f"departments[{i}] ({d.code})"
         if not d.legal_basis.strip():
             out.append(f"{where}: legal_basis is required")
@@ -305,9 +322,10 @@ def _department_problems(c: Catalog) -> list[str]:
     return out
 
 
-def _metric_problems(c: Catalog) -> list[str]:
+def _metric_problems(c: Catalog, at: _Positions) -> list[str]:
     out = []
-    for i, m in enumerate(c.metrics):
+    for n, m in enumerate(c.metrics):
+        i = at("metrics", n)
         where = f"metrics[{i}] ({m.code})"
         if m.category is None and not m.protected:
             out.append(f"{where}: category is required")
@@ -322,10 +340,11 @@ def _metric_problems(c: Catalog) -> list[str]:
     return out
 
 
-def _rule_problems(c: Catalog, raw: dict[str, Any]) -> list[str]:
+def _rule_problems(c: Catalog, at: _Positions) -> list[str]:
     out = []
     cap = c.scheme.max_points_per_record
-    for i, r in enumerate(c.rules):
+    for n, r in enumerate(c.rules):
+        i = at("rules", n)
         where = f"rules[{i}] ({r.id})"
         if abs(r.points) > cap:
             out.append(f"{where}: points {r.points} exceeds max_points_per_record {cap}")

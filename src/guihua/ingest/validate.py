@@ -114,15 +114,18 @@ class ChunkValidator:
         allowed = [f for f in fields if f not in prohibited]
         prohibited_hit = _first([(present[f], f) for f in prohibited])
         unknown_hit = _first([(present[f] & ~_in(metric, self.declaring.get(f, set())), f) for f in allowed])
+        # rows of other departments' metrics stop at metric_not_permitted: only own metrics matter below
+        own = set(self.department.metrics)
         missing_hit = _first(
             [
-                (_in(metric, ms) & (~present[f] if f in present else pl.lit(True)), f)
+                (_in(metric, ms & own) & (~present[f] if f in present else pl.lit(True)), f)
                 for f, ms in sorted(self.declaring.items())
+                if ms & own
             ]
         )
         invalid_pairs = []
         for (name, ftype), ms in sorted(self.declaring_typed.items()):
-            if name in present:
+            if name in present and ms & own:
                 _, ok = parse_value(pl.col(name), ftype)
                 invalid_pairs.append((_in(metric, ms) & present[name] & ~ok, name))
         if "action" in present:

@@ -135,6 +135,8 @@ def bulk_insert(
     constants = constants or {}
     if conn.dialect.name == "postgresql":
         df = df.with_columns(pl.lit(v).alias(k) for k, v in constants.items())
+    else:  # an all-NULL column (no rule matched anything in this chunk) is left to its NULL default
+        df = df.select(c for c in df.columns if df.get_column(c).null_count() < df.height)
     cols = df.columns
     if conn.dialect.name == "postgresql":
         buf = io.BytesIO()

@@ -74,6 +74,8 @@ def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
         return
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_records_subject")
     yield
-    conn.exec_driver_sql("CREATE INDEX ix_records_subject ON records (subject_id)")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_records_subject ON records (subject_id, retracted_at) WHERE is_current"
+    )
     conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: enough for the planner
     conn.exec_driver_sql("ANALYZE")  # without statistics SQLite scans by index, 2x slower

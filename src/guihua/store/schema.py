@@ -86,7 +86,29 @@ records = Table(
         sqlite_where=text("is_current"),
         postgresql_where=text("is_current"),
     ),
-    Index("ix_records_subject", "subject_id"),
+    # current versions by subject; with retracted_at it answers "who has a counting record" alone
+    Index(
+        "ix_records_subject",
+        "subject_id",
+        "retracted_at",
+        sqlite_where=text("is_current"),
+        postgresql_where=text("is_current"),
+    ),
+    # the few rows that carry points, and the fewer that belong to a listing
+    Index(
+        "ix_records_scored",
+        "subject_id",
+        sqlite_where=text("rule_id IS NOT NULL"),
+        postgresql_where=text("rule_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_records_listing",
+        "subject_id",
+        "metric",
+        "case_id",
+        sqlite_where=text("action IS NOT NULL"),
+        postgresql_where=text("action IS NOT NULL"),
+    ),
 )
 
 quarantine = Table(

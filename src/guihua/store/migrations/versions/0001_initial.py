@@ -71,7 +71,27 @@ def upgrade() -> None:
         sqlite_where=sa.text("is_current"),
         postgresql_where=sa.text("is_current"),
     )
-    op.create_index("ix_records_subject", "records", ["subject_id"])
+    op.create_index(
+        "ix_records_subject",
+        "records",
+        ["subject_id", "retracted_at"],
+        sqlite_where=sa.text("is_current"),
+        postgresql_where=sa.text("is_current"),
+    )
+    op.create_index(
+        "ix_records_scored",
+        "records",
+        ["subject_id"],
+        sqlite_where=sa.text("rule_id IS NOT NULL"),
+        postgresql_where=sa.text("rule_id IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_records_listing",
+        "records",
+        ["subject_id", "metric", "case_id"],
+        sqlite_where=sa.text("action IS NOT NULL"),
+        postgresql_where=sa.text("action IS NOT NULL"),
+    )
     op.create_table(
         "quarantine",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
