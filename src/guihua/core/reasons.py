@@ -16,6 +16,3 @@ class Reason(StrEnum):
     UNKNOWN_FIELD = "unknown_field"
     MISSING_FIELD = "missing_field"
     INVALID_FIELD = "invalid_field"
-
-
-REASONS_IN_ORDER: tuple[Reason, ...] = tuple(Reason)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import ibis
@@ -18,21 +17,6 @@ MATCH_COLUMNS: tuple[str, ...] = (
     "end_date",
     "start_year",
 )
-
-
-def record_schema(catalog: Catalog) -> dict[str, str]:
-    """Columns a record table needs for matching: base columns plus one typed column per field."""
-    schema = {"metric": "string", "occurred_at": "date"}
-    types = {
-        "int": "int64",
-        "number": "float64",
-        "string": "string",
-        "bool": "boolean",
-        "date": "date",
-    }
-    for (_, ftype), column in catalog.field_columns.items():
-        schema[column] = types[ftype]
-    return schema
 
 
 def _condition(records: ir.Table, column: str, op: str, value: Any) -> ir.BooleanValue:
@@ -122,6 +106,3 @@ def match_sql(
     """
     records = ibis.table(schema, name=table_name)
     return str(ibis.to_sql(match(records, catalog, metrics), dialect=dialect))
-
-
-__all__ = ["MATCH_COLUMNS", "dt", "match", "match_sql", "record_schema", "rule_applies"]

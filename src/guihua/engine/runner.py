@@ -118,11 +118,6 @@ def run_query(
     return run_sql(conn, compiled_sql(query, records, catalog, dialect, at, subject))
 
 
-def run_on_store(conn: Connection, expr: ir.Table, dialect: str) -> pa.Table:
-    """Compile an expression over the store's tables to its SQL and fetch the rows as Arrow."""
-    return run_sql(conn, str(ibis.to_sql(expr, dialect=dialect)))
-
-
 def run_sql(conn: Connection, sql: str) -> pa.Table:
     result = conn.exec_driver_sql(sql)
     names = list(result.keys())

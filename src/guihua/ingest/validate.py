@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import polars as pl
-import pyarrow as pa
 
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
 from guihua.core.ids import valid_subject_id
@@ -293,18 +292,3 @@ def _redact_json(line: str, catalog: Catalog) -> str:
                     holder[key] = REDACTED
                     changed = True
     return json.dumps(obj, ensure_ascii=False) if changed else line
-
-
-def empty_rejects() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            LINE: pl.Int64,
-            "reason": pl.String,
-            "detail": pl.String,
-            "source_id": pl.String,
-            "raw": pl.String,
-        }
-    )
-
-
-__all__ = ["ChunkValidator", "Validated", "empty_rejects", "pa", "parse_value"]

@@ -242,26 +242,25 @@ def _fill(city: _City, bills: float) -> None:
             cases = np.array([f"{prefix}-{i:07d}" for i in rng.integers(0, 10**7, len(group))], dtype=object)
             amount = rng.choice([8000.0, 25000.0, 120000.0], len(group))
             listed = city.days_ago(len(group), 200, 900)
-            city.dept(metric).add(
-                metric,
-                group,
-                listed,
-                case_id=cases,
-                action=np.full(len(group), "list", dtype=object),
-                amount=amount,
-            )
+            _listing(city, metric, group, listed, cases, "list", amount)
             if settled:
                 paid = listed + np.array(
                     [dt.timedelta(days=int(d)) for d in rng.integers(30, 180, len(group))], dtype=object
                 )
-                city.dept(metric).add(
-                    metric,
-                    group,
-                    paid,
-                    case_id=cases,
-                    action=np.full(len(group), "resolve", dtype=object),
-                    amount=amount,
-                )
+                _listing(city, metric, group, paid, cases, "resolve", amount)
+
+
+def _listing(
+    city: _City,
+    metric: str,
+    who: np.ndarray,
+    days: np.ndarray,
+    cases: np.ndarray,
+    action: str,
+    amount: np.ndarray,
+) -> None:
+    actions = np.full(len(who), action, dtype=object)
+    city.dept(metric).add(metric, who, days, case_id=cases, action=actions, amount=amount)
 
 
 def generate_city(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from guihua.catalogs import default_catalog_text
 from guihua.core.catalog import Catalog, parse_catalog
@@ -101,7 +101,3 @@ def catalog_versions(store: Store) -> list[tuple[int, str, str, str]]:
             ).order_by(schema.catalogs.c.version)
         ).all()
     return [(r.version, r.name, str(r.loaded_at)[:19], r.digest[:12]) for r in rows]
-
-
-def count_versions(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(schema.catalogs)).scalar_one())
