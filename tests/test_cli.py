@@ -183,3 +183,18 @@ def test_guihua_db_environment_variable_and_db_before_command(tmp_path: Path, re
         cmd, capture_output=True, text=True, env={**os.environ, "GUIHUA_TODAY": TODAY}, timeout=60
     )
     assert json.loads(out.stdout)["subject_id"] == A
+
+
+def test_synth_ingest_manifest_and_distribution_report(tmp_path: Path) -> None:
+    city = tmp_path / "city"
+    proc = run("synth", "--people", "2000", "--seed", "3", "--as-of", TODAY, "--out", str(city))
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((city / "manifest.json").read_text())
+    assert {"file", "department"} <= set(manifest[0])
+    loaded = json.loads(run("ingest-manifest", str(city / "manifest.json"), "--json", db=tmp_path / "g.db").stdout)
+    assert loaded["rejected"] == 0 and loaded["files"] == len(manifest)
+    report = json.loads(run("report", "distribution", "--json", db=tmp_path / "g.db").stdout)
+    assert report["subjects"] == 2000 and report["above"] + report["at_base"] + report["below"] == 2000
+    assert sum(b["count"] for b in report["histogram"]) == 2000
+    text = run("report", "distribution", db=tmp_path / "g.db").stdout
+    assert "above 100" in text and "defaulters" in text

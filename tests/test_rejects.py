@@ -247,3 +247,21 @@ def test_retraction(civil: Store, tmp_path: Path) -> None:
         ingest.retract(civil, "CIVIL", "r1")
     with pytest.raises(GuihuaError, match="no record"):
         ingest.retract(civil, "CIVIL", "'; DROP TABLE records; --")
+
+
+def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: Store, tmp_path: Path) -> None:
+    path = tmp_path / "multi.csv"
+    path.write_text(",".join(HEADER) + f'\nm1,{A},volunteer_service,2025-01-01,12,"Red\nCross"\nm2,{A},volunteer_service,2025-01-01,1,x\n')
+    result = ingest.ingest_file(civil, path, "CIVIL")
+    assert (result.accepted, result.rejected) == (2, 0)
+    assert scores.explain(civil, A, dt.date(2025, 2, 1)).items[0].fields["organisation"] == "Red\nCross"
+    broken = tmp_path / "open.csv"
+    lines = [",".join(HEADER), f'o1,{A},volunteer_service,2025-01-01,12,"unclosed']
+    lines += [f"o{i},{A},volunteer_service,2025-01-01,12,{'x' * 60}" for i in range(2, 5000)]
+    broken.write_text("\n".join(lines) + "\n")
+    from guihua.core.errors import GuihuaError
+
+    with pytest.raises(GuihuaError, match="quote"):
+        ingest.ingest_file(civil, broken, "CIVIL")
+    with civil.begin() as conn:  # nothing of the broken file was stored
+        assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar() == 2

@@ -124,7 +124,7 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     """Fast path: pyarrow's reader. Files with ragged rows take the exact, slower path."""
     names = _csv_header(path)
     _check_header(path, names)
-    if _has_ragged_rows(path, names):
+    if _needs_exact_reader(path, names):
         yield from _csv_chunks_exact(path, names, chunk_rows)
         return
     bad: list[Unreadable] = []
@@ -143,7 +143,7 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=8 << 20, encoding="utf8"
+                column_names=names, skip_rows=1, block_size=8 << 20, encoding="utf8", use_threads=False
             ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -161,14 +161,28 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
             yield from _split(RawChunk(_with_lines(table, line)), chunk_rows)
             line += table.num_rows
     except pa.ArrowInvalid as exc:
-        raise GuihuaError(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
+        raise GuihuaError(f"cannot read {path.name}: {_csv_problem(exc)}") from exc
     if bad:  # a ragged row the quick pass missed (it never should): keep it all the same
         yield RawChunk(_with_lines(_empty(names), 0), unreadable=bad[:])
 
 
-def _has_ragged_rows(path: Path, names: list[str]) -> bool:
-    """One quick parse-only pass: does any row have the wrong number of cells?"""
-    ragged = 0
+def _csv_problem(exc: pa.ArrowInvalid) -> str:
+    text = " ".join(str(exc).split())
+    if "straddl" in text:
+        return "a row is longer than 8 MiB (an unclosed quote turns the rest of the file into one cell)"
+    if "UTF8" in text or "utf8" in text.lower():
+        return "not UTF-8 text"
+    return text
+
+
+def _needs_exact_reader(path: Path, names: list[str]) -> bool:
+    """One quick parse-only pass: ragged rows, or cells with line breaks (quoted or broken)?
+
+    pyarrow's fast reader assumes one row per line. When the rows it parses do
+    not match the file's lines (a quoted cell spanning lines, an unclosed quote
+    swallowing the rest of the file) the strict, exact reader takes over.
+    """
+    ragged = rows = 0
 
     def count(_row: Any) -> str:
         nonlocal ragged
@@ -178,43 +192,65 @@ def _has_ragged_rows(path: Path, names: list[str]) -> bool:
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=8 << 20),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=1, block_size=8 << 20, use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=count),
             convert_options=pacsv.ConvertOptions(
                 include_columns=[names[0]], column_types={names[0]: pa.string()}
             ),
         )
-        for _ in reader:
+        for batch in reader:
+            rows += batch.num_rows
             if ragged:
                 return True
     except pa.ArrowInvalid:
-        return False  # reported by the real pass
-    return ragged > 0
+        return True
+    return rows + 1 != _physical_lines(path)
+
+
+def _physical_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while block := fh.read(16 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
 
 
 def _csv_chunks_exact(path: Path, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
-    """Row by row with the csv module: exact line numbers for rows that cannot be split."""
+    """Row by row with the csv module: exact line numbers, cells with line breaks, clear errors."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        next(reader)
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        bad: list[Unreadable] = []
+        reader = csv.reader(fh, strict=True)
+        try:
+            yield from _exact_rows(path, reader, names, chunk_rows)
+        except csv.Error as exc:
+            where = f"line {reader.line_num}"
+            raise GuihuaError(f"cannot read {path.name}: {where}: {exc} (is a quote left open?)") from exc
+        except UnicodeDecodeError as exc:
+            raise GuihuaError(f"cannot read {path.name}: not UTF-8 text ({exc.reason})") from exc
+
+
+def _exact_rows(path: Path, reader: Any, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+    next(reader)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    bad: list[Unreadable] = []
+    start = reader.line_num + 1
+    for row in reader:
+        if len(row) != len(names):
+            if row:
+                detail = f"row has {len(row)} cells, the header has {len(names)}"
+                bad.append(Unreadable(start, ",".join(row), detail))
+        else:
+            rows.append(row)
+            lines.append(start)
         start = reader.line_num + 1
-        for row in reader:
-            if len(row) != len(names):
-                if row:
-                    detail = f"row has {len(row)} cells, the header has {len(names)}"
-                    bad.append(Unreadable(start, ",".join(row), detail))
-            else:
-                rows.append(row)
-                lines.append(start)
-            start = reader.line_num + 1
-            if len(rows) + len(bad) >= chunk_rows:
-                yield _rows_chunk(names, rows, lines, bad)
-                rows, lines, bad = [], [], []
-        if rows or bad:
+        if len(rows) + len(bad) >= chunk_rows:
             yield _rows_chunk(names, rows, lines, bad)
+            rows, lines, bad = [], [], []
+    if rows or bad:
+        yield _rows_chunk(names, rows, lines, bad)
 
 
 def _rows_chunk(names: list[str], rows: list[list[str]], lines: list[int], bad: list[Unreadable]) -> RawChunk:
@@ -262,6 +298,7 @@ def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
 
 # --------------------------------------------------------------------------- JSON Lines
 
+MAX_LINE = 8 << 20  # a JSON line longer than this is quarantined unparsed
 NESTED = "\x00nested"  # marks a JSON object/array value: never a valid field value
 
 
@@ -307,10 +344,19 @@ def _jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
             for number, text in enumerate(fh, start=1):
                 if not text.strip():
                     continue
-                try:
-                    parsed = _jsonl_row(json.loads(text))
-                except json.JSONDecodeError as exc:
-                    parsed = f"not valid JSON ({exc.msg} at column {exc.colno})"
+                if len(text) > MAX_LINE:
+                    parsed: dict[str, str | None] | str = f"the line is longer than {MAX_LINE // 2**20} MiB"
+                    text = text[:1000] + " [truncated]"
+                else:
+                    try:
+                        parsed = _jsonl_row(json.loads(text))
+                    except (json.JSONDecodeError, RecursionError) as exc:
+                        msg = (
+                            f"{exc.msg} at column {exc.colno}"
+                            if isinstance(exc, json.JSONDecodeError)
+                            else "nested too deep"
+                        )
+                        parsed = f"not valid JSON ({msg})"
                 if isinstance(parsed, str):
                     bad.append(Unreadable(number, text.rstrip("\n"), parsed))
                 else:
