@@ -340,6 +340,12 @@ def write_results(
         "table with `executemany`, one transaction. Export floor: DuckDB `GROUP BY subject_id` over the "
         "same CSV files as the store holds, written to Parquet.",
     ]
+    previous = (HERE / "RESULTS.md").read_text() if (HERE / "RESULTS.md").exists() else ""
+    if not scale and "## Scale" in previous:  # a --quick run keeps the last full run's scale figures
+        kept = previous[previous.index("## Scale") :].rstrip().splitlines()
+        if not kept[0].endswith("(from an earlier full run)"):
+            kept[0] += " (from an earlier full run)"
+        lines += ["", *kept]
     if scale:
         lines += [
             "",
