@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from guihua.store.database import Store, open_store
+from guihua.store.schema import metadata
 
 PG_ADMIN_URL = os.environ.get("GUIHUA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TODAY = "2026-06-30"
@@ -55,7 +56,8 @@ def pg_url() -> Iterator[str]:
 def _empty_pg(url: str) -> Store:
     store = open_store(url)
     with store.begin() as conn:
-        conn.exec_driver_sql("TRUNCATE catalogs, submissions, records, quarantine RESTART IDENTITY CASCADE")
+        tables = ", ".join(t.name for t in metadata.sorted_tables)
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return store
 
 

@@ -191,7 +191,9 @@ def test_synth_ingest_manifest_and_distribution_report(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     manifest = json.loads((city / "manifest.json").read_text())
     assert {"file", "department"} <= set(manifest[0])
-    loaded = json.loads(run("ingest-manifest", str(city / "manifest.json"), "--json", db=tmp_path / "g.db").stdout)
+    loaded = json.loads(
+        run("ingest-manifest", str(city / "manifest.json"), "--json", db=tmp_path / "g.db").stdout
+    )
     assert loaded["rejected"] == 0 and loaded["files"] == len(manifest)
     report = json.loads(run("report", "distribution", "--json", db=tmp_path / "g.db").stdout)
     assert report["subjects"] == 2000 and report["above"] + report["at_base"] + report["below"] == 2000

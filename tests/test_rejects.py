@@ -251,7 +251,10 @@ def test_retraction(civil: Store, tmp_path: Path) -> None:
 
 def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: Store, tmp_path: Path) -> None:
     path = tmp_path / "multi.csv"
-    path.write_text(",".join(HEADER) + f'\nm1,{A},volunteer_service,2025-01-01,12,"Red\nCross"\nm2,{A},volunteer_service,2025-01-01,1,x\n')
+    path.write_text(
+        ",".join(HEADER)
+        + f'\nm1,{A},volunteer_service,2025-01-01,12,"Red\nCross"\nm2,{A},volunteer_service,2025-01-01,1,x\n'
+    )
     result = ingest.ingest_file(civil, path, "CIVIL")
     assert (result.accepted, result.rejected) == (2, 0)
     assert scores.explain(civil, A, dt.date(2025, 2, 1)).items[0].fields["organisation"] == "Red\nCross"

@@ -26,7 +26,7 @@ from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
 from guihua.core.errors import CatalogRefused, GuihuaError, InvalidInput
 from guihua.store.database import open_store
-from guihua.usecases import catalogs, ingest, scores
+from guihua.usecases import accounts, audit, catalogs, ingest, scores
 
 app = typer.Typer(
     name="guihua",
@@ -51,6 +51,12 @@ def _root(db: Db = None) -> None:
         os.environ["GUIHUA_DB"] = db
 
 
+accounts_app = typer.Typer(
+    help="Accounts and roles of the service (tokens are shown once).", no_args_is_help=True
+)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
@@ -147,7 +153,7 @@ def ingest_manifest(
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Ingest every file a manifest lists (as written by ``guihua synth``)."""
+    """Ingest every file a manifest lists (as written by `guihua synth`)."""
     entries = _read_manifest(manifest)
     store = open_store(db)
     totals: dict[str, int] = {"accepted": 0, "duplicates": 0, "corrected": 0, "rejected": 0}
@@ -297,6 +303,84 @@ def demo_cmd(
     from guihua.usecases.demo import run_demo
 
     run_demo(people, seed, db or "demo/guihua-demo.db", progress, render)
+
+
+# --------------------------------------------------------------------------- accounts and audit
+
+
+@accounts_app.command("create")
+def accounts_create(
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", help="admin, department, provider, resident, service_desk, reviewer or auditor."
+        ),
+    ],
+    name: Annotated[str, typer.Option("--name")],
+    department: Annotated[str | None, typer.Option("--department")] = None,
+    provider: Annotated[str | None, typer.Option("--provider")] = None,
+    subject: Annotated[str | None, typer.Option("--subject")] = None,
+    db: Db = None,
+) -> None:
+    """Create an account; its bearer token is printed this once (only a hash is stored)."""
+    token = accounts.create(open_store(db), audit.cli_actor(), role, name, department, provider, subject)
+    render.console.print(f"account {name} ({role}) created; its token, shown only now:")
+    print(token)
+
+
+@accounts_app.command("list")
+def accounts_list(db: Db = None, as_json: Json = False) -> None:
+    """Accounts, their roles and bindings (never their tokens)."""
+    rows = accounts.list_accounts(open_store(db))
+    if as_json:
+        render.print_json({"accounts": [vars(a) for a in rows]})
+        return
+    for a in rows:
+        bound = a.department or a.provider or (audit.mask(a.subject_id) if a.subject_id else "")
+        state = "revoked" if a.revoked else "active"
+        render.console.print(f"{a.name:<24} {a.role:<13} {bound or '-':<20} {state:<8} since {a.created_at}")
+
+
+@accounts_app.command("revoke")
+def accounts_revoke(name: str, db: Db = None) -> None:
+    """Revoke an account: its token stops working at once."""
+    accounts.revoke(open_store(db), audit.cli_actor(), name)
+    render.console.print(f"account {name} revoked")
+
+
+@audit_app.command("verify")
+def audit_verify(db: Db = None) -> None:
+    """Check the audit trail's hash chain; exit non-zero naming the first broken entry."""
+    result = audit.verify(open_store(db))
+    if not result.intact:
+        render.err.print(f"audit trail broken at entry {result.broken_at}: {result.reason}", markup=False)
+        raise typer.Exit(1)
+    render.console.print(f"audit trail intact: {result.entries:,} entries; head {result.head}")
+
+
+@audit_app.command("log")
+def audit_log(
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Only entries about this resident.")
+    ] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Recent audit entries, newest first (resident ids masked)."""
+    store = open_store(db)
+    sid = scores.check_subject(subject) if subject else None
+    rows = audit.entries(store, sid, limit)
+    if as_json:
+        render.print_json({"entries": [{**r, "subject_id": audit.mask(r["subject_id"])} for r in rows]})
+        return
+    for r in rows:
+        who = f"{r['account']} ({r['role']})"
+        about = f" {audit.mask(r['subject_id'])}" if r["subject_id"] else ""
+        why = f" purpose: {r['purpose']}" if r["purpose"] else ""
+        render.console.print(
+            f"{r['seq']:>6} {r['at'][:19]} {who} {r['action']}{about} {r['outcome']}{why}", markup=False
+        )
 
 
 def main() -> None:

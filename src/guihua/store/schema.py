@@ -136,3 +136,35 @@ DERIVED_COLUMNS: tuple[str, ...] = (
     "case_id",
     "action",
 )
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("department", String(64), nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("subject_id", String(18), nullable=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+
+# Append-only; each entry holds the hash of the one before (see guihua.usecases.audit).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", String(32), nullable=False),
+    Column("account", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_id", String(18), nullable=True),
+    Column("purpose", Text, nullable=True),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_subject", "subject_id"),
+)

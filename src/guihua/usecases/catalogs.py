@@ -12,6 +12,7 @@ from guihua.core.catalog import Catalog, parse_catalog
 from guihua.kit.clock import now
 from guihua.store import schema
 from guihua.store.database import Store
+from guihua.usecases import audit
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ def load_catalog(store: Store, text: str, loaded_by: str = "cli") -> LoadResult:
             return LoadResult(current.version, catalog, 0, unchanged=True)
         version = _store_version(conn, catalog, text, loaded_by)
         count = rematch_all(conn, catalog)
+        audit.append(conn, audit.cli_actor(), "catalog.load", detail=f"version {version}, {count} re-matched")
     return LoadResult(version, catalog, count, unchanged=False)
 
 

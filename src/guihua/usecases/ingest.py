@@ -22,6 +22,7 @@ from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
 from guihua.store import records, schema
 from guihua.store.database import Store, bulk_insert
+from guihua.usecases import audit
 from guihua.usecases.catalogs import ensure_catalog
 
 CONTENT = ("subject_id", "metric", "occurred_at", "fields")
@@ -75,6 +76,7 @@ def ingest_chunks(
     as_of: dt.date | None = None,
     keep_outcomes: bool = False,
     size_hint: int = 0,
+    actor: audit.Actor | None = None,
 ) -> IngestResult:
     with store.begin() as conn:
         active = ensure_catalog(conn)
@@ -102,6 +104,13 @@ def ingest_chunks(
                         on_progress(chunk.table.num_rows + len(chunk.unreadable))
         finally:
             step.matcher.close()
+        counts = f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected"
+        audit.append(
+            conn,
+            actor or audit.cli_actor(),
+            "records.ingest",
+            detail=f"{department} submission {result.submission_id}: {counts}, {result.rejected} rejected",
+        )
         conn.execute(
             update(schema.submissions)
             .where(schema.submissions.c.id == result.submission_id)
@@ -270,6 +279,13 @@ def retract(store: Store, department: str, source_id: str) -> dt.datetime:
             raise GuihuaError(f"record {source_id!r} from {department} was already retracted on {since}")
         when = now()
         conn.execute(update(table).where(table.c.id == row.id).values(retracted_at=when))
+        audit.append(
+            conn,
+            audit.cli_actor(),
+            "records.retract",
+            subject_id=row.subject_id,
+            detail=f"{department} {source_id}",
+        )
     return when
 
 

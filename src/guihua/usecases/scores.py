@@ -25,6 +25,7 @@ from guihua.engine import score as engine
 from guihua.engine.runner import run_query
 from guihua.kit.clock import as_date, today
 from guihua.store.database import Store
+from guihua.usecases import audit
 from guihua.usecases.catalogs import active_catalog
 
 
@@ -62,11 +63,19 @@ def _score_in(conn: Connection, store: Store, catalog: Catalog, sid: str, at: dt
     return int(rows.column("score")[0].as_py()), bool(rows.column("defaulter")[0].as_py())
 
 
-def subject_score(store: Store, subject_id: str, at: dt.date | None = None) -> Score:
+def subject_score(
+    store: Store,
+    subject_id: str,
+    at: dt.date | None = None,
+    actor: audit.Actor | None = None,
+    purpose: str | None = None,
+) -> Score:
+    """A subject's score at ``at``; the read is audited."""
     sid, at = check_subject(subject_id), at or today()
     with store.begin() as conn:
         active = active_catalog(conn)
         value, defaulter = _score_in(conn, store, active.catalog, sid, at)
+        audit.append(conn, actor or audit.cli_actor(), "subject.score", subject_id=sid, purpose=purpose)
     return Score(sid, at.isoformat(), value, defaulter, active.catalog.scheme.base, active.version)
 
 
@@ -122,10 +131,17 @@ def _status(row: dict[str, Any], catalog: Catalog, at: dt.date) -> str:
     return "pending" if start is not None and start > at else "expired"
 
 
-def explain(store: Store, subject_id: str, at: dt.date | None = None) -> Explanation:
-    """Every record behind a subject's score, as the engine sees it at ``at``."""
+def explain(
+    store: Store,
+    subject_id: str,
+    at: dt.date | None = None,
+    actor: audit.Actor | None = None,
+    purpose: str | None = None,
+) -> Explanation:
+    """Every record behind a subject's score, as the engine sees it at ``at``; the read is audited."""
     sid, at = check_subject(subject_id), at or today()
     with store.begin() as conn:
+        audit.append(conn, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
         active = active_catalog(conn)
         catalog = active.catalog
         value, defaulter = _score_in(conn, store, catalog, sid, at)
@@ -188,9 +204,11 @@ class PerkEligibility:
     benefit: str
 
 
-def perks(store: Store, subject_id: str, at: dt.date | None = None) -> tuple[Score, list[PerkEligibility]]:
+def perks(
+    store: Store, subject_id: str, at: dt.date | None = None, actor: audit.Actor | None = None
+) -> tuple[Score, list[PerkEligibility]]:
     """Each perk of the scheme with eligible yes/no and why (spec section 6)."""
-    s = subject_score(store, subject_id, at)
+    s = subject_score(store, subject_id, at, actor, purpose="perks")
     with store.begin() as conn:
         catalog = active_catalog(conn).catalog
     return s, [perk_eligibility(catalog, p.code, s) for p in catalog.perks]
@@ -241,6 +259,8 @@ def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
     if not out.parent.exists():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
     table = all_scores(store, at)
+    with store.begin() as conn:
+        audit.append(conn, audit.cli_actor(), "scores.export", detail=f"{table.num_rows} subjects at {at}")
     table = table.append_column("at", pa.array([at] * table.num_rows, pa.date32()))
     if suffix == ".csv":
         pacsv.write_csv(table, out)
