@@ -305,6 +305,27 @@ def demo_cmd(
     run_demo(people, seed, db or "demo/guihua-demo.db", progress, render)
 
 
+# --------------------------------------------------------------------------- service
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    db: Db = None,
+) -> None:
+    """Run the HTTP service (OpenAPI at /openapi.json, docs at /docs, endpoints under /api/v1)."""
+    import uvicorn
+
+    from guihua.http import logs
+    from guihua.http.app import create_app
+
+    config = uvicorn.Config(create_app(open_store(db)), host=host, port=port, workers=1)
+    server = uvicorn.Server(config)
+    logs.install()
+    server.run()
+
+
 # --------------------------------------------------------------------------- accounts and audit
 
 

@@ -1,0 +1,140 @@
+"""The FastAPI application. Endpoints parse, authorise, call a use case and shape the answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from guihua.core.errors import GuihuaError
+from guihua.http import problems
+from guihua.http.auth import Caller, caller, refuse, store_of
+from guihua.kit.clock import parse_date
+from guihua.store.database import Store
+from guihua.usecases import audit, scores
+from guihua.usecases.catalogs import active_catalog
+
+SUPPRESS_BELOW = 10  # public statistics never show a cell of fewer residents
+
+
+def create_app(store: Store) -> FastAPI:
+    app = FastAPI(
+        title="Guihua",
+        description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
+        version="0.1.0",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.store = store
+    app.add_exception_handler(problems.Problem, problems.on_problem)
+    app.add_exception_handler(GuihuaError, problems.on_guihua_error)
+    app.add_exception_handler(RequestValidationError, problems.on_validation)
+    app.add_exception_handler(StarletteHTTPException, problems.on_http)
+    _routes(app)
+    return app
+
+
+def _at(value: str | None) -> dt.date | None:
+    return parse_date(value, "at") if value else None
+
+
+Who = Annotated[Caller, Depends(caller)]
+At = Annotated[
+    str | None, Query(description="Date YYYY-MM-DD (default: today)", pattern=r"^\d{4}-\d{2}-\d{2}$")
+]
+
+
+def _may_read_subject(
+    request: Request, who: Caller, subject_id: str, purpose: str | None, action: str
+) -> str:
+    """Residents read only themselves; service desks must say why; departments and providers never."""
+    store = store_of(request)
+    sid = scores.check_subject(subject_id)
+    role = who.account.role
+    if role == "resident" and who.account.subject_id != sid:
+        raise refuse(store, who, action, "a resident may read only its own data", sid)
+    if role == "service_desk" and not (purpose and purpose.strip()):
+        raise refuse(store, who, action, "service desks must give a non-empty purpose", sid)
+    if role not in ("resident", "service_desk", "reviewer", "auditor", "admin"):
+        raise refuse(store, who, action, f"role {role} may not read residents' data", sid)
+    return sid
+
+
+def _routes(app: FastAPI) -> None:
+    @app.get("/api/v1/health", tags=["public"])
+    def health(request: Request) -> dict[str, Any]:
+        with store_of(request).begin() as conn:
+            version = active_catalog(conn).version
+        return {"status": "ok", "catalog_version": version}
+
+    @app.get("/api/v1/stats/distribution", tags=["public"])
+    def distribution(request: Request, at: At = None) -> dict[str, Any]:
+        """Counts above, at and below base, defaulters and a histogram; cells under 10 suppressed."""
+        d = scores.distribution(store_of(request), _at(at))
+
+        def cell(n: int) -> int | None:
+            return n if n >= SUPPRESS_BELOW else None
+
+        return {
+            "at": d.at,
+            "base": d.base,
+            "subjects": cell(d.subjects),
+            "above": cell(d.above),
+            "at_base": cell(d.at_base),
+            "below": cell(d.below),
+            "defaulters": cell(d.defaulters),
+            "histogram": [{**b, "count": cell(b["count"])} for b in d.histogram],
+            "suppressed_below": SUPPRESS_BELOW,
+        }
+
+    @app.get("/api/v1/subjects/{subject_id}/score", tags=["residents"])
+    def score(
+        request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+    ) -> dict[str, Any]:
+        sid = _may_read_subject(request, who, subject_id, purpose, "subject.score")
+        s = scores.subject_score(store_of(request), sid, _at(at), actor=who.actor, purpose=purpose)
+        return {"subject_id": s.subject_id, "at": s.at, "score": s.score, "defaulter": s.defaulter}
+
+    @app.get("/api/v1/subjects/{subject_id}/explanation", tags=["residents"])
+    def explanation(
+        request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+    ) -> dict[str, Any]:
+        sid = _may_read_subject(request, who, subject_id, purpose, "subject.explain")
+        return scores.explain(store_of(request), sid, _at(at), actor=who.actor, purpose=purpose).as_dict()
+
+    @app.get("/api/v1/subjects/{subject_id}/access-log", tags=["residents"])
+    def access_log(request: Request, subject_id: str, who: Who) -> dict[str, Any]:
+        """Who read this resident's data, when, in which role and why: for the resident and auditors."""
+        store = store_of(request)
+        sid = scores.check_subject(subject_id)
+        own = who.account.role == "resident" and who.account.subject_id == sid
+        if not (own or who.account.role == "auditor"):
+            raise refuse(store, who, "subject.access_log", "only the resident itself and auditors", sid)
+        with store.begin() as conn:
+            audit.append(conn, who.actor, "subject.access_log", subject_id=sid)
+        rows = audit.entries(store, sid, limit=1000)
+        keys = ("at", "account", "role", "action", "purpose", "outcome")
+        return {"subject_id": sid, "entries": [{k: r[k] for k in keys} for r in rows]}
+
+    @app.get("/api/v1/perks/{code}/eligibility/{subject_id}", tags=["providers"])
+    def eligibility(request: Request, code: str, subject_id: str, who: Who, at: At = None) -> dict[str, Any]:
+        """For the provider that owns the perk only: eligible or not, never the score or the records."""
+        store = store_of(request)
+        with store.begin() as conn:
+            catalog = active_catalog(conn).catalog
+        perk = catalog.perk_by_code.get(code)
+        if perk is None:
+            raise problems.Problem(404, "not_found", f"no perk {code!r}")
+        sid = scores.check_subject(subject_id)
+        if who.account.role != "provider" or who.account.provider != perk.provider:
+            raise refuse(store, who, "perk.eligibility", f"only {perk.provider} checks {code}", sid)
+        s = scores.subject_score(store, sid, _at(at), actor=who.actor, purpose=f"perk {code}")
+        return {
+            "perk": code,
+            "subject_id": sid,
+            "at": s.at,
+            "eligible": scores.perk_eligibility(catalog, code, s).eligible,
+        }

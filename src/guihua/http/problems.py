@@ -1,0 +1,58 @@
+"""RFC 9457 problem documents: every error of the service, with a stable ``code``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from guihua.core.errors import GuihuaError, InvalidInput, NotFound
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answered as a problem document."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def problem_response(status: int, code: str, detail: str, instance: str) -> JSONResponse:
+    body = {
+        "type": f"https://guihua.example/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc.status, exc.code, exc.detail, request.url.path)
+
+
+async def on_guihua_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GuihuaError)
+    status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, InvalidInput) else 400
+    return problem_response(status, exc.code, exc.message, request.url.path)
+
+
+async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return problem_response(
+        422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}", request.url.path
+    )
+
+
+async def on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return problem_response(exc.status_code, code, str(exc.detail), request.url.path)

@@ -1,0 +1,122 @@
+"""The HTTP service (issue 3, first part): roles, refusals audited, problem documents, suppression."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from guihua.http.app import create_app
+from guihua.http.logs import MaskSubjectIds
+from guihua.store.database import Store
+from guihua.usecases import accounts, audit, catalogs, ingest
+from tests.helpers import jsonl, record, subject
+
+A, B = subject(1), subject(2)
+ADMIN = audit.Actor("test-admin", "admin")
+
+
+@pytest.fixture
+def client(
+    store: Store, tmp_path: Path, mini_catalog_text: str
+) -> Iterator[tuple[TestClient, dict[str, str], Store]]:
+    catalogs.load_catalog(store, mini_catalog_text)
+    rows = [
+        record(f"v{i}", s, "volunteer_service", "2026-03-01", hours=12, organisation="x")
+        for i, s in enumerate([A, B])
+    ]
+    ingest.ingest_file(store, jsonl(tmp_path / "v.jsonl", rows), "CIVIL")
+    tokens = {
+        "resident_a": accounts.create(store, ADMIN, "resident", "a", subject=A),
+        "desk": accounts.create(store, ADMIN, "service_desk", "desk"),
+        "auditor": accounts.create(store, ADMIN, "auditor", "aud"),
+        "library": accounts.create(store, ADMIN, "provider", "lib", provider="SZLIB"),
+        "bank": accounts.create(store, ADMIN, "provider", "bank", provider="SZBANK"),
+        "civil": accounts.create(store, ADMIN, "department", "civil", department="CIVIL"),
+        "revoked": accounts.create(store, ADMIN, "auditor", "gone"),
+    }
+    accounts.revoke(store, ADMIN, "gone")
+    with TestClient(create_app(store)) as c:
+        yield c, tokens, store
+
+
+def get(c: TestClient, path: str, token: str | None = None) -> object:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return c.get(path, headers=headers)
+
+
+def test_public_endpoints(client) -> None:
+    c, _, _ = client
+    assert c.get("/api/v1/health").json()["status"] == "ok"
+    d = c.get("/api/v1/stats/distribution?at=2026-04-01").json()
+    assert d["subjects"] is None and d["above"] is None  # 2 residents: under 10, suppressed
+    assert c.get("/openapi.json").json()["info"]["title"] == "Guihua"
+
+
+@pytest.mark.parametrize(
+    "who,path,status",
+    [
+        (None, f"/api/v1/subjects/{A}/score", 401),
+        ("revoked", f"/api/v1/subjects/{A}/score", 401),
+        ("forged", f"/api/v1/subjects/{A}/score", 401),
+        ("resident_a", f"/api/v1/subjects/{A}/score?at=2026-04-01", 200),
+        ("resident_a", f"/api/v1/subjects/{B}/score", 403),
+        ("desk", f"/api/v1/subjects/{A}/score", 403),
+        ("desk", f"/api/v1/subjects/{A}/score?purpose=counter%20enquiry", 200),
+        ("civil", f"/api/v1/subjects/{A}/score", 403),
+        ("library", f"/api/v1/subjects/{A}/explanation", 403),
+        ("auditor", f"/api/v1/subjects/{A}/explanation", 200),
+        ("resident_a", f"/api/v1/subjects/{A}/access-log", 200),
+        ("resident_a", f"/api/v1/subjects/{B}/access-log", 403),
+        ("desk", f"/api/v1/subjects/{A}/access-log", 403),
+        ("auditor", f"/api/v1/subjects/{B}/access-log", 200),
+        ("library", f"/api/v1/perks/library_long_loan/eligibility/{A}", 200),
+        ("bank", f"/api/v1/perks/library_long_loan/eligibility/{A}", 403),
+        ("resident_a", f"/api/v1/perks/library_long_loan/eligibility/{A}", 403),
+        ("library", f"/api/v1/perks/nope/eligibility/{A}", 404),
+        ("auditor", "/api/v1/subjects/123/score", 422),
+    ],
+)
+def test_authorization(client, who: str | None, path: str, status: int) -> None:
+    c, tokens, _ = client
+    token = {"forged": "gh_" + "x" * 43}.get(who or "", tokens.get(who or "")) if who else None
+    r = get(c, path, token)
+    assert r.status_code == status, r.text
+    if status >= 400:
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["status"] == status and r.json()["code"]
+
+
+def test_answers_and_audit(client) -> None:
+    c, tokens, store = client
+    s = get(c, f"/api/v1/subjects/{A}/score?at=2026-04-01", tokens["resident_a"]).json()
+    assert s == {"subject_id": A, "at": "2026-04-01", "score": 103, "defaulter": False}
+    e = get(c, f"/api/v1/perks/library_long_loan/eligibility/{A}?at=2026-04-01", tokens["library"]).json()
+    assert e == {
+        "perk": "library_long_loan",
+        "subject_id": A,
+        "at": "2026-04-01",
+        "eligible": True,
+    }  # no score
+    get(c, f"/api/v1/subjects/{B}/score", tokens["resident_a"])  # refused and audited
+    get(c, f"/api/v1/subjects/{A}/score?purpose=phone%20call", tokens["desk"])
+    log = get(c, f"/api/v1/subjects/{A}/access-log", tokens["resident_a"]).json()["entries"]
+    assert {(x["account"], x["purpose"]) for x in log} >= {
+        ("desk", "phone call"),
+        ("lib", "perk library_long_loan"),
+    }
+    refused = [x for x in audit.entries(store, B) if x["outcome"] == "refused"]
+    assert refused and refused[0]["account"] == "a"
+    assert audit.verify(store).intact
+
+
+def test_resident_ids_are_masked_in_logs() -> None:
+    record_ = logging.LogRecord(
+        "uvicorn.access", 20, "", 0, '%s "%s %s"', ("127.0.0.1", "GET", f"/api/v1/subjects/{A}/score"), None
+    )
+    MaskSubjectIds().filter(record_)
+    line = record_.getMessage()
+    assert A not in line and f"{A[:6]}**********{A[-2:]}" in line
