@@ -120,3 +120,72 @@ def test_resident_ids_are_masked_in_logs() -> None:
     MaskSubjectIds().filter(record_)
     line = record_.getMessage()
     assert A not in line and f"{A[:6]}**********{A[-2:]}" in line
+
+
+def _records(*items: tuple[str, str, float]) -> dict[str, object]:
+    return {
+        "records": [
+            {
+                "source_id": sid,
+                "subject_id": subj,
+                "metric": "volunteer_service",
+                "occurred_at": "2026-03-02",
+                "fields": {"hours": hours, "organisation": "Red Cross"},
+            }
+            for sid, subj, hours in items
+        ]
+    }
+
+
+def test_departments_submit_retract_and_see_their_quarantine(client) -> None:
+    c, tokens, _ = client
+    auth = {"Authorization": f"Bearer {tokens['civil']}"}
+    body = _records(("n1", A, 12), ("n2", "123", 2), ("n3", B, 1))
+    body["records"].append(42)  # not an object: rejected, not a crash
+    r = c.post("/api/v1/records", json=body, headers=auth)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert (out["accepted"], out["rejected"], out["department"]) == (2, 2, "CIVIL")
+    assert [(o["index"], o["outcome"], o.get("reason")) for o in out["outcomes"]] == [
+        (0, "accepted", None),
+        (1, "rejected", "invalid_subject_id"),
+        (2, "accepted", None),
+        (3, "rejected", "missing_source_id"),
+    ]
+    again = c.post("/api/v1/records", json=_records(("n1", A, 12), ("n3", B, 5)), headers=auth).json()
+    assert [o["outcome"] for o in again["outcomes"]] == ["duplicate", "corrected"]
+    rejects = c.get("/api/v1/rejects", headers=auth).json()
+    assert rejects["department"] == "CIVIL" and {x["reason"] for x in rejects["rejects"]} == {
+        "invalid_subject_id",
+        "missing_source_id",
+    }
+    assert c.delete("/api/v1/records/n1", headers=auth).status_code == 200
+    assert c.delete("/api/v1/records/n1", headers=auth).status_code == 400  # already retracted
+    assert c.delete("/api/v1/records/nope", headers=auth).status_code == 404
+
+
+@pytest.mark.parametrize("who", ["resident_a", "desk", "auditor", "library"])
+def test_only_departments_write_records(client, who: str) -> None:
+    c, tokens, _ = client
+    auth = {"Authorization": f"Bearer {tokens[who]}"}
+    assert c.post("/api/v1/records", json=_records(("x", A, 1)), headers=auth).status_code == 403
+    assert c.delete("/api/v1/records/v0", headers=auth).status_code == 403
+    assert c.get("/api/v1/rejects", headers=auth).status_code == 403
+
+
+def test_oversized_bodies_are_refused_unread(store: Store, mini_catalog_text: str) -> None:
+    catalogs.load_catalog(store, mini_catalog_text)
+    token = accounts.create(store, ADMIN, "department", "civil", department="CIVIL")
+    with TestClient(create_app(store, max_body_bytes=2_000)) as c:
+        r = c.post(
+            "/api/v1/records",
+            json=_records(*[(f"s{i}", A, 1) for i in range(50)]),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    with TestClient(create_app(store)) as c:
+        many = {"records": [{}] * 10_001}
+        assert (
+            c.post("/api/v1/records", json=many, headers={"Authorization": f"Bearer {token}"}).status_code
+            == 422
+        )

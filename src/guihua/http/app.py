@@ -7,20 +7,32 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError
 from guihua.http import problems
 from guihua.http.auth import Caller, caller, refuse, store_of
+from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
+from guihua.ingest.readers import object_chunk
 from guihua.kit.clock import parse_date
 from guihua.store.database import Store
-from guihua.usecases import audit, scores
+from guihua.usecases import audit, ingest, scores
 from guihua.usecases.catalogs import active_catalog
 
 SUPPRESS_BELOW = 10  # public statistics never show a cell of fewer residents
 
 
-def create_app(store: Store) -> FastAPI:
+MAX_RECORDS = 10_000
+
+
+class RecordsIn(BaseModel):
+    """Records in the JSON Lines shape of the spec; the department is always the token's."""
+
+    records: list[Any] = Field(max_length=MAX_RECORDS)
+
+
+def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app = FastAPI(
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
@@ -29,6 +41,7 @@ def create_app(store: Store) -> FastAPI:
         docs_url="/docs",
     )
     app.state.store = store
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(GuihuaError, problems.on_guihua_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
@@ -138,3 +151,50 @@ def _routes(app: FastAPI) -> None:
             "at": s.at,
             "eligible": scores.perk_eligibility(catalog, code, s).eligible,
         }
+
+    @app.post("/api/v1/records", tags=["departments"])
+    def submit(request: Request, body: RecordsIn, who: Who) -> dict[str, Any]:
+        """Up to 10,000 records; each gets its outcome (accepted, duplicate, corrected, rejected + reason)."""
+        dept = _department_of(request, who, "records.submit")
+        result = ingest.ingest_chunks(
+            store_of(request),
+            [object_chunk(body.records)],
+            dept,
+            f"api:{who.account.name}",
+            keep_outcomes=True,
+            actor=who.actor,
+        )
+        outcomes = sorted(result.outcomes or [], key=_line)
+        return {
+            **{k: v for k, v in result.as_dict().items() if k != "department"},
+            "department": dept,
+            "outcomes": [
+                {"index": _line(o) - 1, **{k: v for k, v in o.items() if k != "line"}} for o in outcomes
+            ],
+        }
+
+    @app.delete("/api/v1/records/{source_id}", tags=["departments"])
+    def retract(request: Request, source_id: str, who: Who) -> dict[str, Any]:
+        dept = _department_of(request, who, "records.retract")
+        when = ingest.retract(store_of(request), dept, source_id, actor=who.actor)
+        return {"department": dept, "source_id": source_id, "retracted_at": when.isoformat()}
+
+    @app.get("/api/v1/rejects", tags=["departments"])
+    def rejects(
+        request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+    ) -> dict[str, Any]:
+        """The calling department's own quarantine."""
+        dept = _department_of(request, who, "rejects.read")
+        rows = ingest.list_rejects(store_of(request), dept, limit)
+        return {"department": dept, "count": len(rows), "rejects": rows}
+
+
+def _department_of(request: Request, who: Caller, action: str) -> str:
+    if who.account.role != "department" or not who.account.department:
+        raise refuse(store_of(request), who, action, "only a department account may do this")
+    return who.account.department
+
+
+def _line(outcome: dict[str, object]) -> int:
+    line = outcome.get("line")
+    return line if isinstance(line, int) else 0

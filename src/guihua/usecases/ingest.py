@@ -260,7 +260,7 @@ class _Step:
         return df.drop("__content", "__stored_content", "__prev", "__stored_version")
 
 
-def retract(store: Store, department: str, source_id: str) -> dt.datetime:
+def retract(store: Store, department: str, source_id: str, actor: audit.Actor | None = None) -> dt.datetime:
     """Retract a department's record: it no longer counts; its history stays."""
     table = schema.records
     with store.begin() as conn:
@@ -281,7 +281,7 @@ def retract(store: Store, department: str, source_id: str) -> dt.datetime:
         conn.execute(update(table).where(table.c.id == row.id).values(retracted_at=when))
         audit.append(
             conn,
-            audit.cli_actor(),
+            actor or audit.cli_actor(),
             "records.retract",
             subject_id=row.subject_id,
             detail=f"{department} {source_id}",
