@@ -268,3 +268,19 @@ def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: S
         ingest.ingest_file(civil, broken, "CIVIL")
     with civil.begin() as conn:  # nothing of the broken file was stored
         assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar() == 2
+
+
+def test_odd_field_names_are_unknown_fields_not_crashes(civil: Store, tmp_path: Path) -> None:
+    rows = [
+        record("e1", A, "volunteer_service", "2025-01-01", hours=12, organisation="x", **{"": 1}),
+        record("e2", A, "volunteer_service", "2025-01-01", hours=12, organisation="x", __id_ok=True),
+        record("e3", A, "volunteer_service", "2025-01-01", hours=12, organisation="x", __line=3),
+    ]
+    result = ingest.ingest_file(civil, jsonl(tmp_path / "odd.jsonl", rows), "CIVIL")
+    assert result.rejected_by_reason == {"unknown_field": 3}
+    path = tmp_path / "odd.csv"
+    path.write_text(",".join([*HEADER, ""]) + f"\nx,{A},volunteer_service,2025-01-01,1,x,\n")
+    from guihua.core.errors import GuihuaError
+
+    with pytest.raises(GuihuaError, match="empty or reserved"):
+        ingest.ingest_file(civil, path, "CIVIL")

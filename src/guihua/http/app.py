@@ -15,7 +15,6 @@ from guihua.http import problems
 from guihua.http.auth import Caller, caller, refuse, store_of
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from guihua.ingest.readers import object_chunk
-from guihua.kit.clock import parse_date
 from guihua.store.database import Store
 from guihua.usecases import audit, ingest, scores
 from guihua.usecases.catalogs import active_catalog
@@ -34,6 +33,7 @@ class RecordsIn(BaseModel):
 
 def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app = FastAPI(
+        responses=problems.problem_responses(400, 401, 403, 404, 413, 422),
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
         version="0.1.0",
@@ -47,17 +47,28 @@ def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_exception_handler(StarletteHTTPException, problems.on_http)
     _routes(app)
+    _declare_problem_schema(app)
     return app
 
 
-def _at(value: str | None) -> dt.date | None:
-    return parse_date(value, "at") if value else None
+def _declare_problem_schema(app: FastAPI) -> None:
+    """Put ProblemDocument into the OpenAPI components that every error response refers to."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ProblemDocument"] = problems.ProblemDocument.model_json_schema()
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 Who = Annotated[Caller, Depends(caller)]
-At = Annotated[
-    str | None, Query(description="Date YYYY-MM-DD (default: today)", pattern=r"^\d{4}-\d{2}-\d{2}$")
-]
+At = Annotated[dt.date | None, Query(description="Date YYYY-MM-DD (default: today)")]
 
 
 def _may_read_subject(
@@ -86,7 +97,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/api/v1/stats/distribution", tags=["public"])
     def distribution(request: Request, at: At = None) -> dict[str, Any]:
         """Counts above, at and below base, defaulters and a histogram; cells under 10 suppressed."""
-        d = scores.distribution(store_of(request), _at(at))
+        d = scores.distribution(store_of(request), at)
 
         def cell(n: int) -> int | None:
             return n if n >= SUPPRESS_BELOW else None
@@ -108,7 +119,7 @@ def _routes(app: FastAPI) -> None:
         request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
     ) -> dict[str, Any]:
         sid = _may_read_subject(request, who, subject_id, purpose, "subject.score")
-        s = scores.subject_score(store_of(request), sid, _at(at), actor=who.actor, purpose=purpose)
+        s = scores.subject_score(store_of(request), sid, at, actor=who.actor, purpose=purpose)
         return {"subject_id": s.subject_id, "at": s.at, "score": s.score, "defaulter": s.defaulter}
 
     @app.get("/api/v1/subjects/{subject_id}/explanation", tags=["residents"])
@@ -116,7 +127,7 @@ def _routes(app: FastAPI) -> None:
         request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
     ) -> dict[str, Any]:
         sid = _may_read_subject(request, who, subject_id, purpose, "subject.explain")
-        return scores.explain(store_of(request), sid, _at(at), actor=who.actor, purpose=purpose).as_dict()
+        return scores.explain(store_of(request), sid, at, actor=who.actor, purpose=purpose).as_dict()
 
     @app.get("/api/v1/subjects/{subject_id}/access-log", tags=["residents"])
     def access_log(request: Request, subject_id: str, who: Who) -> dict[str, Any]:
@@ -144,7 +155,7 @@ def _routes(app: FastAPI) -> None:
         sid = scores.check_subject(subject_id)
         if who.account.role != "provider" or who.account.provider != perk.provider:
             raise refuse(store, who, "perk.eligibility", f"only {perk.provider} checks {code}", sid)
-        s = scores.subject_score(store, sid, _at(at), actor=who.actor, purpose=f"perk {code}")
+        s = scores.subject_score(store, sid, at, actor=who.actor, purpose=f"perk {code}")
         return {
             "perk": code,
             "subject_id": sid,

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError, InvalidInput, NotFound
 
 PROBLEM = "application/problem+json"
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem; ``code`` is stable and machine-readable (reject reasons keep their names)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint may answer."""
+    schema = {"$ref": "#/components/schemas/ProblemDocument"}
+    return {s: {"description": "problem", "content": {PROBLEM: {"schema": schema}}} for s in statuses}
 
 
 class Problem(Exception):

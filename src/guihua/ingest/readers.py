@@ -89,8 +89,11 @@ def _check_header(path: Path, names: list[str]) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise GuihuaError(f"cannot read {path.name}: column(s) {', '.join(dupes)} appear twice")
-    if LINE in names:
-        raise GuihuaError(f"cannot read {path.name}: {LINE!r} is reserved and cannot be a field")
+    odd = [n for n in names if not n.strip() or n.startswith("__")]
+    if odd:
+        raise GuihuaError(
+            f"cannot read {path.name}: column name {odd[0]!r} is empty or reserved (starts with '__')"
+        )
 
 
 def _with_lines(table: pa.Table, first_line: int) -> pa.Table:
@@ -326,8 +329,13 @@ def _jsonl_row(obj: Any) -> dict[str, str | None] | str:
     row = {k: _cell(obj.get(k)) for k in BASE_COLUMNS}
     extras = {k: v for k, v in obj.items() if k not in (*BASE_COLUMNS, "fields")}
     for key, value in {**extras, **fields}.items():
-        row[str(key)] = _cell(value)
+        row[_field_name(str(key))] = _cell(value)
     return row
+
+
+def _field_name(key: str) -> str:
+    """Empty names and names starting with '__' (reserved) become an unmistakable unknown field."""
+    return f"(invalid name {key!r})" if not key.strip() or key.startswith("__") else key
 
 
 def object_chunk(objects: list[Any]) -> RawChunk:
@@ -398,6 +406,5 @@ def _jsonl_chunk(
         if base not in names:
             names.append(base)
     data = {n: pa.array([r.get(n) for r in rows], pa.string()) for n in names}
-    data.pop(LINE, None)  # a field named like our column is dropped here and so reported missing
     data[LINE] = pa.array(lines, pa.int64())
     return RawChunk(pa.table(data), unreadable=bad, raw_lines=raws)
