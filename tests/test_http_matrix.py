@@ -1,0 +1,96 @@
+"""The authorization matrix: every endpoint against every role, a revoked token and no token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from guihua.http.app import create_app
+from guihua.store.database import open_store
+from guihua.usecases import accounts, audit, catalogs, ingest
+from tests.conftest import DATA
+from tests.helpers import jsonl, record, subject
+
+A, B = subject(1), subject(2)
+ROLES = [
+    "admin",
+    "department",
+    "provider",
+    "other_provider",
+    "resident",
+    "service_desk",
+    "reviewer",
+    "auditor",
+    "revoked",
+    None,
+]
+
+# (method, path, body) -> expected status per role; None is "no token"
+READ_A = {"admin": 200, "resident": 200, "service_desk": 403, "reviewer": 200, "auditor": 200}
+READ_A_PURPOSE = {**READ_A, "service_desk": 200}
+MATRIX: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/api/v1/health", {r or "none": 200 for r in ROLES}),
+    ("GET", "/api/v1/stats/distribution", {r or "none": 200 for r in ROLES}),
+    ("GET", f"/api/v1/subjects/{A}/score", READ_A),
+    ("GET", f"/api/v1/subjects/{A}/score?purpose=counter", READ_A_PURPOSE),
+    ("GET", f"/api/v1/subjects/{B}/score?purpose=counter", {**READ_A_PURPOSE, "resident": 403}),
+    ("GET", f"/api/v1/subjects/{A}/explanation?purpose=counter", READ_A_PURPOSE),
+    ("GET", f"/api/v1/subjects/{B}/explanation", {**READ_A, "resident": 403}),
+    ("GET", f"/api/v1/subjects/{A}/access-log", {"resident": 200, "auditor": 200}),
+    ("GET", f"/api/v1/subjects/{B}/access-log", {"auditor": 200}),
+    ("GET", f"/api/v1/perks/library_long_loan/eligibility/{A}", {"provider": 200}),
+    ("GET", f"/api/v1/perks/civilization_loan/eligibility/{A}", {"other_provider": 200}),
+    ("GET", "/api/v1/rejects", {"department": 200}),
+    ("POST", "/api/v1/records", {"department": 200}),
+    ("DELETE", "/api/v1/records/v-missing", {"department": 404}),
+]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    folder = Path(tmp_path_factory.mktemp("matrix"))
+    store = open_store(str(folder / "m.db"))
+    catalogs.load_catalog(store, (DATA / "mini.yaml").read_text())
+    rows = [
+        record(f"v{i}", s, "volunteer_service", "2026-03-01", hours=12, organisation="x")
+        for i, s in enumerate([A, B])
+    ]
+    ingest.ingest_file(store, jsonl(folder / "v.jsonl", rows), "CIVIL")
+    admin = audit.Actor("matrix", "admin")
+    tokens = {
+        "admin": accounts.create(store, admin, "admin", "admin"),
+        "department": accounts.create(store, admin, "department", "civil", department="CIVIL"),
+        "provider": accounts.create(store, admin, "provider", "lib", provider="SZLIB"),
+        "other_provider": accounts.create(store, admin, "provider", "bank", provider="SZBANK"),
+        "resident": accounts.create(store, admin, "resident", "a", subject=A),
+        "service_desk": accounts.create(store, admin, "service_desk", "desk"),
+        "reviewer": accounts.create(store, admin, "reviewer", "rev"),
+        "auditor": accounts.create(store, admin, "auditor", "aud"),
+        "revoked": accounts.create(store, admin, "auditor", "old"),
+    }
+    accounts.revoke(store, admin, "old")
+    with TestClient(create_app(store)) as client:
+        yield client, tokens
+    store.dispose()
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no_token")
+@pytest.mark.parametrize(
+    "method,path,allowed", MATRIX, ids=[f"{m} {p.split('/api/v1/')[1][:40]}" for m, p, _ in MATRIX]
+)
+def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: str | None) -> None:
+    client, tokens = setup
+    headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
+    body = {"records": [record("m1", A, "volunteer_service", "2026-03-03", hours=1, organisation="x")]}
+    response = client.request(method, path, headers=headers, json=body if method == "POST" else None)
+    public = path in ("/api/v1/health", "/api/v1/stats/distribution")
+    if public:
+        expected = 200
+    elif role is None or role == "revoked":
+        expected = 401
+    else:
+        expected = allowed.get(role, 403)
+    assert response.status_code == expected, (role, path, response.text)
