@@ -26,6 +26,8 @@ test: venv ## the whole suite (PostgreSQL tests run when CI=true, else skip if n
 
 bench: venv ## benchmarks with ratios to floors measured in the same run; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "wrk unavailable: HTTP benchmark skipped"
+	@if command -v wrk >/dev/null; then $(BIN)/python bench/http.py; fi
 
 lint: venv
 	$(BIN)/ruff check src tests bench

@@ -110,3 +110,18 @@ def test_reordering_is_detected(store: Store) -> None:
 def test_masking() -> None:
     assert audit.mask("32050819850312123X") == "320508**********3X"
     assert audit.mask(None) is None
+
+
+def test_concurrent_appends_keep_one_chain(store: Store) -> None:
+    """Many threads reading and auditing at once: no duplicate entry, the chain verifies."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(i: int) -> None:
+        with store.begin() as conn:
+            conn.exec_driver_sql("SELECT count(*) FROM records").scalar()
+            audit.append(conn, audit.Actor(f"t{i}", "auditor"), "subject.score", subject_id=A)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(work, range(80)))
+    result = audit.verify(store)
+    assert result.intact and result.entries == 80

@@ -56,8 +56,11 @@ def append(
     detail: str | None = None,
 ) -> int:
     """Add an entry inside the caller's transaction (so it lands with what it records, or not at all)."""
+    # One writer extends the chain at a time, and it must read the head *after* taking the lock.
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")  # one writer extends the chain
+        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
+    else:  # a write that changes nothing opens the write transaction (waiting for other writers)
+        conn.exec_driver_sql("UPDATE audit_log SET seq = seq WHERE seq < 0")
     t = schema.audit_log
     last = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)

@@ -141,12 +141,12 @@ def explain(
     """Every record behind a subject's score, as the engine sees it at ``at``; the read is audited."""
     sid, at = check_subject(subject_id), at or today()
     with store.begin() as conn:
-        audit.append(conn, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
         active = active_catalog(conn)
         catalog = active.catalog
         value, defaulter = _score_in(conn, store, catalog, sid, at)
         rows = run_query(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
         listing_rows = run_query(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
+        audit.append(conn, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
     for row in rows.to_pylist():
         result.items.append(_item(row, catalog, at))
