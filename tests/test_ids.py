@@ -52,3 +52,20 @@ def test_refusals() -> None:
     assert not is_valid_subject_id("", TODAY)
     assert not is_valid_subject_id("32050819850312123" + "Y", TODAY)
     assert is_valid_subject_id(" " + good + " ", TODAY)  # surrounding blanks are trimmed
+
+
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        st.from_regex(r"[0-9]{17}[0-9Xx]", fullmatch=True),
+        provinces.flatmap(lambda p: st.builds(make, st.just(p), rest, births, sequence)),
+    )
+)
+def test_scalar_and_columnar_forms_agree(value: str) -> None:
+    import polars as pl
+
+    from guihua.core.ids import valid_subject_id
+
+    frame = pl.DataFrame({"id": [value]}, schema={"id": pl.String})
+    columnar = bool(frame.select(valid_subject_id(pl.col("id"), TODAY)).item())
+    assert is_valid_subject_id(value, TODAY) == columnar

@@ -1,13 +1,15 @@
 """PRC resident identity numbers (GB 11643-1999), the subject ids of the scheme.
 
-The rule is written once, as a Polars expression, because ingestion checks
-hundreds of thousands of ids at a time; the single-id helper evaluates the
-same expression on a one-row frame.
+Two forms of one rule over the same constants: a Polars expression for
+ingestion (hundreds of thousands of ids at a time) and a plain function for a
+single id (a lookup must not pay ~3 ms to plan a query). A property test
+checks that they agree on arbitrary input.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 
@@ -59,7 +61,16 @@ def normalize_subject_id(subject_id: str) -> str:
     return subject_id.strip().upper()
 
 
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
 def is_valid_subject_id(subject_id: str, today: dt.date | None = None) -> bool:
     """Single-id form of :func:`valid_subject_id`."""
-    frame = pl.DataFrame({"id": [subject_id]}, schema={"id": pl.String})
-    return bool(frame.select(valid_subject_id(pl.col("id"), today or dt.date.today())).item())
+    up = normalize_subject_id(subject_id)
+    if not _SHAPE.fullmatch(up) or up[:2] not in PROVINCE_CODES or check_digit(up[:17]) != up[17]:
+        return False
+    try:
+        birth = dt.date(int(up[6:10]), int(up[10:12]), int(up[12:14]))
+    except ValueError:
+        return False
+    return birth <= (today or dt.date.today())

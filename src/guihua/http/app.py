@@ -137,8 +137,7 @@ def _routes(app: FastAPI) -> None:
         own = who.account.role == "resident" and who.account.subject_id == sid
         if not (own or who.account.role == "auditor"):
             raise refuse(store, who, "subject.access_log", "only the resident itself and auditors", sid)
-        with store.begin() as conn:
-            audit.append(conn, who.actor, "subject.access_log", subject_id=sid)
+        audit.record(store, who.actor, "subject.access_log", subject_id=sid)
         rows = audit.entries(store, sid, limit=1000)
         keys = ("at", "account", "role", "action", "purpose", "outcome")
         return {"subject_id": sid, "entries": [{k: r[k] for k in keys} for r in rows]}

@@ -39,6 +39,5 @@ def caller(request: Request) -> Caller:
 
 def refuse(store: Store, who: Caller, action: str, why: str, subject_id: str | None = None) -> Problem:
     """Record the refusal in the audit trail and return the 403 to raise."""
-    with store.begin() as conn:
-        audit.append(conn, who.actor, action, outcome="refused", subject_id=subject_id, detail=why)
+    audit.record(store, who.actor, action, outcome="refused", subject_id=subject_id, detail=why)
     return Problem(403, "forbidden", why)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,6 +78,27 @@ def append(
     }
     conn.execute(insert(t).values(**fields, prev_hash=prev, hash=entry_hash(prev, fields)))
     return seq
+
+
+_WRITER = threading.Lock()
+
+
+def record(
+    store: Store,
+    actor: Actor,
+    action: str,
+    outcome: str = "ok",
+    subject_id: str | None = None,
+    purpose: str | None = None,
+    detail: str | None = None,
+) -> int:
+    """Add an entry in its own short transaction (for reads: nothing else to land with).
+
+    Writers of this process queue on a lock instead of meeting in SQLite's
+    sleep-and-retry busy handler, which made tail latency explode under load.
+    """
+    with _WRITER, store.begin() as conn:
+        return append(conn, actor, action, outcome, subject_id, purpose, detail)
 
 
 @dataclass(frozen=True)

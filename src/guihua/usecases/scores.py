@@ -75,7 +75,7 @@ def subject_score(
     with store.begin() as conn:
         active = active_catalog(conn)
         value, defaulter = _score_in(conn, store, active.catalog, sid, at)
-        audit.append(conn, actor or audit.cli_actor(), "subject.score", subject_id=sid, purpose=purpose)
+    audit.record(store, actor or audit.cli_actor(), "subject.score", subject_id=sid, purpose=purpose)
     return Score(sid, at.isoformat(), value, defaulter, active.catalog.scheme.base, active.version)
 
 
@@ -146,7 +146,7 @@ def explain(
         value, defaulter = _score_in(conn, store, catalog, sid, at)
         rows = run_query(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
         listing_rows = run_query(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
-        audit.append(conn, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
+    audit.record(store, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
     for row in rows.to_pylist():
         result.items.append(_item(row, catalog, at))
@@ -259,8 +259,7 @@ def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
     if not out.parent.exists():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
     table = all_scores(store, at)
-    with store.begin() as conn:
-        audit.append(conn, audit.cli_actor(), "scores.export", detail=f"{table.num_rows} subjects at {at}")
+    audit.record(store, audit.cli_actor(), "scores.export", detail=f"{table.num_rows} subjects at {at}")
     table = table.append_column("at", pa.array([at] * table.num_rows, pa.date32()))
     if suffix == ".csv":
         pacsv.write_csv(table, out)
