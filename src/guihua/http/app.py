@@ -114,8 +114,11 @@ def _routes(app: FastAPI) -> None:
             "suppressed_below": SUPPRESS_BELOW,
         }
 
+    # The two hot lookups run on the event loop: their store work is well under a millisecond on
+    # SQLite, and two threadpool hand-offs per request (dependency + endpoint) cost 3x more than it.
+    # Slow or remote stores would want an async driver instead (see docs/engine.md).
     @app.get("/api/v1/subjects/{subject_id}/score", tags=["residents"])
-    def score(
+    async def score(
         request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
     ) -> dict[str, Any]:
         sid = _may_read_subject(request, who, subject_id, purpose, "subject.score")
@@ -143,7 +146,9 @@ def _routes(app: FastAPI) -> None:
         return {"subject_id": sid, "entries": [{k: r[k] for k in keys} for r in rows]}
 
     @app.get("/api/v1/perks/{code}/eligibility/{subject_id}", tags=["providers"])
-    def eligibility(request: Request, code: str, subject_id: str, who: Who, at: At = None) -> dict[str, Any]:
+    async def eligibility(
+        request: Request, code: str, subject_id: str, who: Who, at: At = None
+    ) -> dict[str, Any]:
         """For the provider that owns the perk only: eligible or not, never the score or the records."""
         store = store_of(request)
         with store.begin() as conn:

@@ -25,7 +25,7 @@ def store_of(request: Request) -> Store:
     return store
 
 
-def caller(request: Request) -> Caller:
+async def caller(request: Request) -> Caller:
     """The live account behind the request's bearer token, or 401."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -22,13 +22,25 @@ class ActiveCatalog:
 
 
 def stored_catalog(conn: Connection) -> ActiveCatalog | None:
-    """The newest stored catalog version, if any was stored."""
-    row = conn.execute(
-        select(schema.catalogs.c.version, schema.catalogs.c.source)
-        .order_by(schema.catalogs.c.version.desc())
-        .limit(1)
-    ).first()
-    return None if row is None else ActiveCatalog(row.version, _parsed(row.source))
+    """The newest stored catalog version, if any was stored.
+
+    Only the version number is read on every call; a version's text is read and
+    parsed once per store (versions never change once stored).
+    """
+    t = schema.catalogs
+    head = conn.execute(select(t.c.version, t.c.digest).order_by(t.c.version.desc()).limit(1)).first()
+    if head is None:
+        return None
+    version = head.version
+    key = (str(conn.engine.url), int(version), head.digest)  # a re-created store may reuse version numbers
+    catalog = _BY_VERSION.get(key)
+    if catalog is None:
+        source = conn.execute(select(t.c.source).where(t.c.version == version)).scalar_one()
+        catalog = _BY_VERSION[key] = _parsed(source)
+    return ActiveCatalog(int(version), catalog)
+
+
+_BY_VERSION: dict[tuple[str, int, str], Catalog] = {}
 
 
 @lru_cache(maxsize=16)
