@@ -119,7 +119,16 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        "guihua": [sys.executable, "-c", "from guihua.cli.app import main; main()", "serve", "--db", db],
+        # neither side writes an access line per request (the bare app runs at --log-level warning)
+        "guihua": [
+            sys.executable,
+            "-c",
+            "from guihua.cli.app import main; main()",
+            "serve",
+            "--no-access-log",
+            "--db",
+            db,
+        ],
     }
     for name, cmd in servers.items():
         port = free_port()
@@ -154,7 +163,8 @@ def report(results: dict[str, dict[str, float]], args: argparse.Namespace) -> No
         "## HTTP (one uvicorn worker, wrk on loopback)",
         "",
         f"`python bench/http.py --seconds {args.seconds} --connections {args.connections}`, "
-        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; every request writes its audit entry.",
+        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; every request writes its audit entry; "
+        "no access log line on either side.",
         "",
         "| endpoint | requests/s | p50 | p99 | ratio to bare | targets (>= 40%, p99 < 25 ms) |",
         "|---|---|---|---|---|---|",

@@ -312,6 +312,9 @@ def demo_cmd(
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="One line per request.")
+    ] = True,
     db: Db = None,
 ) -> None:
     """Run the HTTP service (OpenAPI at /openapi.json, docs at /docs, endpoints under /api/v1)."""
@@ -320,7 +323,9 @@ def serve(
     from guihua.http import logs
     from guihua.http.app import create_app
 
-    config = uvicorn.Config(create_app(open_store(db)), host=host, port=port, workers=1)
+    config = uvicorn.Config(
+        create_app(open_store(db)), host=host, port=port, workers=1, access_log=access_log
+    )
     server = uvicorn.Server(config)
     logs.install()
     server.run()

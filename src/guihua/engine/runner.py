@@ -136,6 +136,22 @@ def run_query(
     return run_sql(conn, sql, params)
 
 
+def query_rows(
+    conn: Connection,
+    query: Query,
+    records: ir.Table,
+    catalog: Catalog,
+    dialect: str,
+    at: dt.date,
+    subject: str | None = None,
+) -> list[dict[str, Any]]:
+    """Like :func:`run_query`, as plain rows: one subject's few rows need no Arrow table."""
+    sql, params = compiled_sql(query, records, catalog, dialect, at, subject)
+    result = conn.exec_driver_sql(sql, params)
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
 def run_sql(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
     result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
     names = list(result.keys())

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from guihua.core.errors import InvalidInput, NotFound
 from guihua.kit.clock import now
@@ -120,11 +120,13 @@ def revoke(store: Store, actor: audit.Actor, name: str) -> None:
         audit.append(conn, actor, "account.revoke", detail=name)
 
 
+_BY_TOKEN = select(schema.accounts).where(schema.accounts.c.token_hash == bindparam("token_hash"))
+
+
 def authenticate(store: Store, token: str) -> Account | None:
     """The live account a bearer token belongs to; None for unknown or revoked tokens."""
-    t = schema.accounts
     with store.begin() as conn:
-        r = conn.execute(select(t).where(t.c.token_hash == token_hash(token))).first()
+        r = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
     if r is None or r.revoked_at is not None:
         return None
     return Account(r.name, r.role, r.department, r.provider, r.subject_id, str(r.created_at)[:19], False)

@@ -23,6 +23,10 @@ from guihua.store import schema
 from guihua.store.database import Store
 
 GENESIS = "0" * 64
+_HEAD = (
+    select(schema.audit_log.c.seq, schema.audit_log.c.hash).order_by(schema.audit_log.c.seq.desc()).limit(1)
+)
+_INSERT = insert(schema.audit_log)
 FIELDS = ("seq", "at", "account", "role", "action", "subject_id", "purpose", "outcome", "detail")
 
 
@@ -62,8 +66,7 @@ def append(
         conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
     else:  # a write that changes nothing opens the write transaction (waiting for other writers)
         conn.exec_driver_sql("UPDATE audit_log SET seq = seq WHERE seq < 0")
-    t = schema.audit_log
-    last = conn.execute(select(t.c.seq, t.c.hash).order_by(t.c.seq.desc()).limit(1)).first()
+    last = conn.execute(_HEAD).first()
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     fields = {
         "seq": seq,
@@ -76,7 +79,7 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    conn.execute(insert(t).values(**fields, prev_hash=prev, hash=entry_hash(prev, fields)))
+    conn.execute(_INSERT, {**fields, "prev_hash": prev, "hash": entry_hash(prev, fields)})
     return seq
 
 

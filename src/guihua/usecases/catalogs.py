@@ -27,20 +27,25 @@ def stored_catalog(conn: Connection) -> ActiveCatalog | None:
     Only the version number is read on every call; a version's text is read and
     parsed once per store (versions never change once stored).
     """
-    t = schema.catalogs
-    head = conn.execute(select(t.c.version, t.c.digest).order_by(t.c.version.desc()).limit(1)).first()
+    head = conn.execute(_HEAD).first()
     if head is None:
         return None
     version = head.version
     key = (str(conn.engine.url), int(version), head.digest)  # a re-created store may reuse version numbers
     catalog = _BY_VERSION.get(key)
     if catalog is None:
+        t = schema.catalogs
         source = conn.execute(select(t.c.source).where(t.c.version == version)).scalar_one()
         catalog = _BY_VERSION[key] = _parsed(source)
     return ActiveCatalog(int(version), catalog)
 
 
 _BY_VERSION: dict[tuple[str, int, str], Catalog] = {}
+_HEAD = (
+    select(schema.catalogs.c.version, schema.catalogs.c.digest)
+    .order_by(schema.catalogs.c.version.desc())
+    .limit(1)
+)
 
 
 @lru_cache(maxsize=16)

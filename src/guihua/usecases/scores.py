@@ -22,7 +22,7 @@ from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
 from guihua.core.ids import is_valid_subject_id, normalize_subject_id
 from guihua.engine import score as engine
-from guihua.engine.runner import run_query
+from guihua.engine.runner import query_rows, run_query
 from guihua.kit.clock import as_date, today
 from guihua.store.database import Store
 from guihua.usecases import audit
@@ -57,10 +57,10 @@ RECORDS = engine.records_table()
 
 
 def _score_in(conn: Connection, store: Store, catalog: Catalog, sid: str, at: dt.date) -> tuple[int, bool]:
-    rows = run_query(conn, engine.scores, RECORDS, catalog, store.sql_dialect, at, sid)
-    if rows.num_rows == 0:
+    rows = query_rows(conn, engine.scores, RECORDS, catalog, store.sql_dialect, at, sid)
+    if not rows:
         return catalog.scheme.base, False  # no records: base, not a defaulter
-    return int(rows.column("score")[0].as_py()), bool(rows.column("defaulter")[0].as_py())
+    return int(rows[0]["score"]), bool(rows[0]["defaulter"])
 
 
 def subject_score(
@@ -144,13 +144,13 @@ def explain(
         active = active_catalog(conn)
         catalog = active.catalog
         value, defaulter = _score_in(conn, store, catalog, sid, at)
-        rows = run_query(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
-        listing_rows = run_query(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
+        rows = query_rows(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
+        listing_rows = query_rows(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
     audit.record(store, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
-    for row in rows.to_pylist():
+    for row in rows:
         result.items.append(_item(row, catalog, at))
-    for row in listing_rows.to_pylist():
+    for row in listing_rows:
         listed, resolved = as_date(row["listed_at"]), as_date(row["resolved_at"])
         result.listings.append(
             {
