@@ -122,6 +122,19 @@ def _placeholder(name: str, dialect: str, cast: str | None = None) -> str:
     return f"CAST(%({name})s AS {cast.upper()})" if cast else f"%({name})s"
 
 
+def _execute(
+    conn: Connection,
+    query: Query,
+    records: ir.Table,
+    catalog: Catalog,
+    dialect: str,
+    at: dt.date,
+    subject: str | None,
+) -> Any:
+    sql, params = compiled_sql(query, records, catalog, dialect, at, subject)
+    return conn.exec_driver_sql(sql, params)
+
+
 def run_query(
     conn: Connection,
     query: Query,
@@ -131,9 +144,8 @@ def run_query(
     at: dt.date,
     subject: str | None = None,
 ) -> pa.Table:
-    """Run an engine query on the store, for everyone or for one (validated) subject."""
-    sql, params = compiled_sql(query, records, catalog, dialect, at, subject)
-    return run_sql(conn, sql, params)
+    """Run an engine query on the store, for everyone or for one (validated) subject, as Arrow."""
+    return _as_arrow(_execute(conn, query, records, catalog, dialect, at, subject))
 
 
 def query_rows(
@@ -146,14 +158,12 @@ def query_rows(
     subject: str | None = None,
 ) -> list[dict[str, Any]]:
     """Like :func:`run_query`, as plain rows: one subject's few rows need no Arrow table."""
-    sql, params = compiled_sql(query, records, catalog, dialect, at, subject)
-    result = conn.exec_driver_sql(sql, params)
+    result = _execute(conn, query, records, catalog, dialect, at, subject)
     names = list(result.keys())
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
 
 
-def run_sql(conn: Connection, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
-    result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
+def _as_arrow(result: Any) -> pa.Table:
     names = list(result.keys())
     rows = result.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
