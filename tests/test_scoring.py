@@ -135,6 +135,7 @@ def test_listing_defaulter_and_repair(store, tmp_path, mini_catalog_text) -> Non
     e = scores.explain(store, A, D("2025-02-01"))
     assert e.listings == [
         {
+            "department": "BANK",
             "metric": "loan_default",
             "case_id": "C1",
             "listed_at": "2025-01-01",

@@ -36,23 +36,61 @@ RECORDS_SCHEMA: dict[str, str] = {
 }
 
 
+OBJECTIONS_SCHEMA: dict[str, str] = {
+    "department": "string",
+    "source_id": "string",
+    "suspends_on": "date",
+    "decision": "string",
+    "decided_on": "date",
+}
+
+
 def records_table(name: str = "records") -> ir.Table:
     """The store's records table as an unbound Ibis table."""
     return ibis.table(RECORDS_SCHEMA, name=name)
 
 
-def counting(records: ir.Table) -> ir.Table:
-    """Records that count: the current version of each key, not retracted."""
-    return records.filter(records.is_current & records.retracted_at.isnull())
+def objections_table(name: str = "objections") -> ir.Table:
+    """The store's objections (spec section 7) as an unbound Ibis table."""
+    return ibis.table(OBJECTIONS_SCHEMA, name=name)
+
+
+def withheld(at: dt.date) -> ir.Table:
+    """Record keys an objection keeps from counting at ``at`` (spec section 7).
+
+    Suspended: no decision within 30 days of the objection, from ``suspends_on``
+    (filing day + 30) until the decision day. Revoked: from the decision day on.
+    A disputed record (objection younger than 30 days) still counts.
+    """
+    o = objections_table()
+    suspended = (o.suspends_on <= at) & (o.decided_on.isnull() | (o.decided_on > at))
+    revoked = (o.decision == "revoked") & (o.decided_on <= at)
+    return o.filter(suspended | revoked).select("department", "source_id")
+
+
+def counting(records: ir.Table, at: dt.date) -> ir.Table:
+    """Records that count at ``at``: current version of each key, not retracted, not withheld."""
+    current = records.filter(records.is_current & records.retracted_at.isnull())
+    held = withheld(at)
+    return current.anti_join(
+        held, [current.department == held.department, current.source_id == held.source_id]
+    )
 
 
 def listings(records: ir.Table, catalog: Catalog | None = None, at: dt.date | None = None) -> ir.Table:
-    """One row per (subject, metric, case_id): listed_at and resolved_at (earliest of each)."""
-    r = counting(records)
+    """One row per (subject, metric, case_id): listed_at and resolved_at (earliest of each).
+
+    Built from the records that count at ``at``: a withheld listing record neither
+    opens nor resolves a case while it is withheld.
+    """
+    if at is None:
+        raise ValueError("listings need a date: objections make what counts depend on it")
+    r = counting(records, at)
     r = r.filter(r.action.notnull() & r.case_id.notnull())
     return r.group_by(["subject_id", "metric", "case_id"]).aggregate(
         listed_at=r.occurred_at.min(where=r.action == "list"),
         resolved_at=r.occurred_at.min(where=r.action == "resolve"),
+        department=r.department.min(where=r.action == "list"),
     )
 
 
@@ -61,18 +99,18 @@ def _least(a: ir.DateValue, b: ir.DateValue) -> ir.DateValue:
     return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=ibis.least(a, b))
 
 
-def adjustments(records: ir.Table) -> ir.Table:
-    """Counting records that matched a rule, with ``end_date`` cut at a listing's resolution."""
-    r = counting(records)
+def adjustments(records: ir.Table, at: dt.date) -> ir.Table:
+    """Records counting at ``at`` that matched a rule, with ``end_date`` cut at a listing's resolution."""
+    r = counting(records, at)
     r = r.filter(r.rule_id.notnull())
-    lst = listings(records)
+    lst = listings(records, at=at)
     joined = r.left_join(
         lst,
         [r.subject_id == lst.subject_id, r.metric == lst.metric, r.case_id == lst.case_id],
     )
     resolved = ibis.cases((joined.action == "list", joined.resolved_at), else_=None)
     return joined.mutate(end_date=_least(joined.end_date, resolved)).drop(
-        "subject_id_right", "metric_right", "case_id_right", "listed_at", "resolved_at"
+        "subject_id_right", "metric_right", "case_id_right", "listed_at", "resolved_at", "department_right"
     )
 
 
@@ -91,7 +129,7 @@ def _capped(value: ir.IntegerValue, category: ir.StringValue, caps: dict[str, in
 
 def contributions(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
     """Per (subject, category, year of start): G, L, the capped contribution and which cap bit."""
-    adj = adjustments(records)
+    adj = adjustments(records, at)
     active = adj.filter(is_active(adj, at))
     groups = active.group_by(["subject_id", "category", "start_year"]).aggregate(
         gain=active.points.sum(where=active.points > 0).fill_null(0),
@@ -110,7 +148,7 @@ def contributions(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
 
 def defaulters(records: ir.Table, at: dt.date) -> ir.Table:
     """Open listings at ``at``: listed on or before, not resolved by then."""
-    lst = listings(records)
+    lst = listings(records, at=at)
     return lst.filter(
         lst.listed_at.notnull() & (lst.listed_at <= at) & (lst.resolved_at.isnull() | (lst.resolved_at > at))
     )
@@ -119,7 +157,8 @@ def defaulters(records: ir.Table, at: dt.date) -> ir.Table:
 def scores(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
     """subject_id, score, defaulter for every subject with at least one counting record."""
     s = catalog.scheme
-    subjects = counting(records).select("subject_id").distinct()
+    current = records.filter(records.is_current & records.retracted_at.isnull())
+    subjects = current.select("subject_id").distinct()
     totals = (
         contributions(records, catalog, at)
         .group_by("subject_id")
@@ -135,17 +174,17 @@ def scores(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
 def explanation(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
     """Every current version behind a subject's score, with its effective end and the caps that bit.
 
-    Filter ``records`` to one subject first. Retracted records are shown, marked.
+    Filter ``records`` to one subject first. Retracted and withheld records are
+    shown, marked (``counts`` false), with their own end date.
     """
     current = records.filter(records.is_current)
-    adj = adjustments(records).select("id", effective_end=lambda t: t.end_date)
+    adj = adjustments(records, at).select("id", effective_end=lambda t: t.end_date, counts=ibis.literal(True))
     t = current.left_join(adj, current.id == adj.id).drop("id_right")
-    active = (
-        t.rule_id.notnull()
-        & t.retracted_at.isnull()
-        & (t.start_date <= at)
-        & (t.effective_end.isnull() | (t.effective_end > at))
+    t = t.mutate(
+        counts=t.counts.fill_null(False),
+        effective_end=ibis.cases((t.counts.notnull(), t.effective_end), else_=t.end_date),
     )
+    active = t.counts & (t.start_date <= at) & (t.effective_end.isnull() | (t.effective_end > at))
     t = t.mutate(active=active.fill_null(False))
     caps = contributions(records, catalog, at)
     j = t.left_join(
@@ -174,6 +213,7 @@ def explanation(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table:
         "case_id",
         "action",
         "active",
+        "counts",
         retracted=j.retracted_at.notnull(),
         gain_capped=(j.active & j.gain_capped.fill_null(False)),
         loss_capped=(j.active & j.loss_capped.fill_null(False)),

@@ -168,3 +168,91 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_subject", "subject_id"),
 )
+
+# --------------------------------------------------------------------------- due process (spec section 7)
+
+# One row per objection; the decision columns stay NULL until a reviewer decides.
+# ``suspends_on`` = filed_on + 30 days, stored so that the engine needs no date
+# arithmetic in SQL: the record stops counting from that day until ``decided_on``.
+objections = Table(
+    "objections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("record_version", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("filed_on", Date, nullable=False),
+    Column("suspends_on", Date, nullable=False),
+    Column("filed_at", DateTime(timezone=True), nullable=False),
+    Column("filed_by", String(200), nullable=False),
+    Column("decision", String(16), nullable=True),  # upheld | corrected | revoked
+    Column("decided_on", Date, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Index("ix_objections_key", "department", "source_id"),
+    Index("ix_objections_subject", "subject_id"),
+)
+
+# Notices to residents (the outbox). ``dedupe_key`` makes creating them idempotent:
+# re-matching or re-running never makes a second notice for the same event.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("kind", String(16), nullable=False),  # penalty | listing | repair | decision
+    Column("department", String(64), nullable=False),
+    Column("source_id", String(200), nullable=False),
+    Column("record_version", Integer, nullable=True),
+    Column("metric", String(100), nullable=True),
+    Column("rule_id", String(100), nullable=True),
+    Column("points", Integer, nullable=True),
+    Column("effective_on", Date, nullable=True),
+    Column("case_id", String(200), nullable=True),
+    Column("objection_id", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_notices_subject", "subject_id"),
+)
+
+# One row per (notice, channel): the delivery state of the outbox.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("notice_id", BigInteger, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | webhook
+    Column("status", String(16), nullable=False),  # pending | delivered | no_address
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ux_deliveries_notice_channel", "notice_id", "channel", unique=True),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+)
+
+# How to reach a resident (e-mail); given at the service centre or by the resident.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("subject_id", String(18), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Issued certificates of listing status, by verification code.
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("at", Date, nullable=False),
+    Column("statement_digest", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Index("ix_certificates_subject", "subject_id"),
+)

@@ -12,7 +12,7 @@ from guihua.core.catalog import Catalog, parse_catalog
 from guihua.kit.clock import now
 from guihua.store import schema
 from guihua.store.database import Store
-from guihua.usecases import audit
+from guihua.usecases import audit, notices
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ def load_catalog(store: Store, text: str, loaded_by: str = "cli") -> LoadResult:
             return LoadResult(current.version, catalog, 0, unchanged=True)
         version = _store_version(conn, catalog, text, loaded_by)
         count = rematch_all(conn, catalog)
+        notices.create_for_records(conn, now())
         audit.append(conn, audit.cli_actor(), "catalog.load", detail=f"version {version}, {count} re-matched")
     return LoadResult(version, catalog, count, unchanged=False)
 

@@ -22,7 +22,7 @@ from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
 from guihua.store import records, schema
 from guihua.store.database import Store, bulk_insert
-from guihua.usecases import audit
+from guihua.usecases import audit, notices
 from guihua.usecases.catalogs import ensure_catalog
 
 CONTENT = ("subject_id", "metric", "occurred_at", "fields")
@@ -79,48 +79,66 @@ def ingest_chunks(
     actor: audit.Actor | None = None,
 ) -> IngestResult:
     with store.begin() as conn:
-        active = ensure_catalog(conn)
-        catalog = active.catalog
-        if department not in catalog.department_by_code:
-            known = ", ".join(sorted(catalog.department_by_code)) or "none"
-            raise NotFound(f"unknown department {department!r}; the catalog has: {known}")
-        assert active.version is not None
-        received = now()
-        sub_id = _open_submission(conn, department, origin, active.version, received)
-        result = IngestResult(sub_id, department, active.version)
-        result.outcomes = [] if keep_outcomes else None
-        step = _Step(
-            conn,
-            ChunkValidator(catalog, department, as_of or today()),
-            BatchMatcher(catalog, frozenset(catalog.department_by_code[department].metrics)),
-            result,
-            received,
+        return ingest_in(
+            conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
         )
-        try:
-            with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
-                for chunk in chunks:
-                    step.run(chunk)
-                    if on_progress:
-                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
-        finally:
-            step.matcher.close()
-        counts = f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected"
-        audit.append(
-            conn,
-            actor or audit.cli_actor(),
-            "records.ingest",
-            detail=f"{department} submission {result.submission_id}: {counts}, {result.rejected} rejected",
+
+
+def ingest_in(
+    conn: Connection,
+    chunks: Iterable[RawChunk],
+    department: str,
+    origin: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+    keep_outcomes: bool = False,
+    size_hint: int = 0,
+    actor: audit.Actor | None = None,
+) -> IngestResult:
+    """:func:`ingest_chunks` inside the caller's transaction (a reviewer's correction lands with its decision)."""
+    active = ensure_catalog(conn)
+    catalog = active.catalog
+    if department not in catalog.department_by_code:
+        known = ", ".join(sorted(catalog.department_by_code)) or "none"
+        raise NotFound(f"unknown department {department!r}; the catalog has: {known}")
+    assert active.version is not None
+    received = now()
+    sub_id = _open_submission(conn, department, origin, active.version, received)
+    result = IngestResult(sub_id, department, active.version)
+    result.outcomes = [] if keep_outcomes else None
+    step = _Step(
+        conn,
+        ChunkValidator(catalog, department, as_of or today()),
+        BatchMatcher(catalog, frozenset(catalog.department_by_code[department].metrics)),
+        result,
+        received,
+    )
+    try:
+        with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
+            for chunk in chunks:
+                step.run(chunk)
+                if on_progress:
+                    on_progress(chunk.table.num_rows + len(chunk.unreadable))
+    finally:
+        step.matcher.close()
+    notices.create_for_records(conn, received, result.submission_id)
+    counts = f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected"
+    audit.append(
+        conn,
+        actor or audit.cli_actor(),
+        "records.ingest",
+        detail=f"{department} submission {result.submission_id}: {counts}, {result.rejected} rejected",
+    )
+    conn.execute(
+        update(schema.submissions)
+        .where(schema.submissions.c.id == result.submission_id)
+        .values(
+            accepted=result.accepted,
+            duplicates=result.duplicates,
+            corrected=result.corrected,
+            rejected=result.rejected,
         )
-        conn.execute(
-            update(schema.submissions)
-            .where(schema.submissions.c.id == result.submission_id)
-            .values(
-                accepted=result.accepted,
-                duplicates=result.duplicates,
-                corrected=result.corrected,
-                rejected=result.rejected,
-            )
-        )
+    )
     return result
 
 

@@ -20,24 +20,13 @@ from sqlalchemy import Connection
 
 from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
-from guihua.core.ids import is_valid_subject_id, normalize_subject_id
 from guihua.engine import score as engine
 from guihua.engine.runner import query_rows, run_query
 from guihua.kit.clock import as_date, today
 from guihua.store.database import Store
-from guihua.usecases import audit
+from guihua.usecases import audit, objections
 from guihua.usecases.catalogs import active_catalog
-
-
-def check_subject(subject_id: str) -> str:
-    """A normalised subject id, or an error saying what a valid one looks like."""
-    sid = normalize_subject_id(subject_id)
-    if not is_valid_subject_id(sid, today()):
-        raise InvalidInput(
-            f"invalid subject id {subject_id!r}: expected an 18-character resident identity number "
-            "(17 digits and a matching check digit 0-9 or X, a real birth date, a known province code)"
-        )
-    return sid
+from guihua.usecases.subjects import check_subject as check_subject  # adapters use it via scores
 
 
 @dataclass
@@ -95,12 +84,13 @@ class ExplanationItem:
     start: str | None
     end: str | None
     active: bool
-    status: str  # counting | expired | pending | retracted | no_rule | protected
+    status: str  # counting | disputed | suspended | revoked | expired | pending | retracted | no_rule | protected
     caps_bit: list[str]
     rule_legal_basis: str | None
     department_legal_basis: str
     case_id: str | None = None
     action: str | None = None
+    objection: str | None = None  # state of the latest objection at the date, if any
 
 
 @dataclass
@@ -117,7 +107,7 @@ class Explanation:
         }
 
 
-def _status(row: dict[str, Any], catalog: Catalog, at: dt.date) -> str:
+def _status(row: dict[str, Any], catalog: Catalog, at: dt.date, objection: str | None) -> str:
     metric = catalog.metric_by_code.get(row["metric"])
     if row["retracted"]:
         return "retracted"
@@ -125,8 +115,10 @@ def _status(row: dict[str, Any], catalog: Catalog, at: dt.date) -> str:
         return "protected"
     if row["rule_id"] is None:
         return "no_rule"
+    if objection in ("suspended", "revoked"):
+        return objection
     if row["active"]:
-        return "counting"
+        return "disputed" if objection == "open" else "counting"
     start = as_date(row["start_date"])
     return "pending" if start is not None and start > at else "expired"
 
@@ -146,14 +138,16 @@ def explain(
         value, defaulter = _score_in(conn, store, catalog, sid, at)
         rows = query_rows(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
         listing_rows = query_rows(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
+        objected = objections.states_by_record(conn, sid, at)
     audit.record(store, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
     for row in rows:
-        result.items.append(_item(row, catalog, at))
+        result.items.append(_item(row, catalog, at, objected.get((row["department"], row["source_id"]))))
     for row in listing_rows:
         listed, resolved = as_date(row["listed_at"]), as_date(row["resolved_at"])
         result.listings.append(
             {
+                "department": row["department"],
                 "metric": row["metric"],
                 "case_id": row["case_id"],
                 "listed_at": listed.isoformat() if listed else None,
@@ -164,7 +158,7 @@ def explain(
     return result
 
 
-def _item(row: dict[str, Any], catalog: Catalog, at: dt.date) -> ExplanationItem:
+def _item(row: dict[str, Any], catalog: Catalog, at: dt.date, objection: str | None) -> ExplanationItem:
     rule = catalog.rule_by_id.get(row["rule_id"]) if row["rule_id"] else None
     dept = catalog.department_by_code.get(row["department"])
     metric = catalog.metric_by_code.get(row["metric"])
@@ -185,7 +179,8 @@ def _item(row: dict[str, Any], catalog: Catalog, at: dt.date) -> ExplanationItem
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         active=bool(row["active"]),
-        status=_status(row, catalog, at),
+        status=_status(row, catalog, at, objection),
+        objection=objection,
         caps_bit=caps,
         rule_legal_basis=rule.legal_basis if rule else None,
         department_legal_basis=dept.legal_basis if dept else "",
