@@ -91,6 +91,7 @@ def listings(records: ir.Table, catalog: Catalog | None = None, at: dt.date | No
         listed_at=r.occurred_at.min(where=r.action == "list"),
         resolved_at=r.occurred_at.min(where=r.action == "resolve"),
         department=r.department.min(where=r.action == "list"),
+        rule_id=r.rule_id.min(where=r.action == "list"),
     )
 
 
@@ -110,7 +111,7 @@ def adjustments(records: ir.Table, at: dt.date) -> ir.Table:
     )
     resolved = ibis.cases((joined.action == "list", joined.resolved_at), else_=None)
     return joined.mutate(end_date=_least(joined.end_date, resolved)).drop(
-        "subject_id_right", "metric_right", "case_id_right", "listed_at", "resolved_at", "department_right"
+        "subject_id_right", "metric_right", "case_id_right", "listed_at", "resolved_at", "department_right", "rule_id_right"
     )
 
 
