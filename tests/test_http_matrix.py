@@ -46,7 +46,22 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/rejects", {"department": 200}),
     ("POST", "/api/v1/records", {"department": 200}),
     ("DELETE", "/api/v1/records/v-missing", {"department": 404}),
+    # due process: filing against a record that does not exist answers 404 to those allowed to file
+    ("POST", f"/api/v1/subjects/{A}/objections", {"resident": 404, "service_desk": 404}),
+    ("POST", f"/api/v1/subjects/{B}/objections", {"service_desk": 404}),
+    ("GET", f"/api/v1/subjects/{A}/objections", READ_A),
+    ("GET", f"/api/v1/subjects/{B}/objections?purpose=counter", {**READ_A_PURPOSE, "resident": 403}),
+    ("GET", "/api/v1/objections", {"reviewer": 200, "auditor": 200, "admin": 200, "department": 200}),
+    ("POST", "/api/v1/objections/999/decision", {"reviewer": 404}),
+    ("GET", f"/api/v1/subjects/{A}/notices", READ_A),
+    ("GET", "/api/v1/defaulters", {"admin": 200, "reviewer": 200, "auditor": 200, "service_desk": 200}),
 ]
+
+BODIES = {
+    "/records": {"records": [record("m1", A, "volunteer_service", "2026-03-03", hours=1, organisation="x")]},
+    "/objections": {"department": "CIVIL", "source_id": "missing", "reason": "not mine"},
+    "/decision": {"decision": "uphold", "reason": "checked"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +99,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
 def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: str | None) -> None:
     client, tokens = setup
     headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
-    body = {"records": [record("m1", A, "volunteer_service", "2026-03-03", hours=1, organisation="x")]}
+    body = next((b for suffix, b in BODIES.items() if path.endswith(suffix)), None)
     response = client.request(method, path, headers=headers, json=body if method == "POST" else None)
     public = path in ("/api/v1/health", "/api/v1/stats/distribution")
     if public:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError
-from guihua.http import problems
-from guihua.http.auth import Caller, caller, refuse, store_of
+from guihua.http import due_process, problems
+from guihua.http.auth import Caller, may_read_subject, refuse, store_of
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
+from guihua.http.params import At, Who
 from guihua.ingest.readers import object_chunk
 from guihua.store.database import Store
 from guihua.usecases import audit, ingest, scores
@@ -47,6 +47,7 @@ def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation)
     app.add_exception_handler(StarletteHTTPException, problems.on_http)
     _routes(app)
+    app.include_router(due_process.router)
     _declare_problem_schema(app)
     return app
 
@@ -65,26 +66,6 @@ def _declare_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-Who = Annotated[Caller, Depends(caller)]
-At = Annotated[dt.date | None, Query(description="Date YYYY-MM-DD (default: today)")]
-
-
-def _may_read_subject(
-    request: Request, who: Caller, subject_id: str, purpose: str | None, action: str
-) -> str:
-    """Residents read only themselves; service desks must say why; departments and providers never."""
-    store = store_of(request)
-    sid = scores.check_subject(subject_id)
-    role = who.account.role
-    if role == "resident" and who.account.subject_id != sid:
-        raise refuse(store, who, action, "a resident may read only its own data", sid)
-    if role == "service_desk" and not (purpose and purpose.strip()):
-        raise refuse(store, who, action, "service desks must give a non-empty purpose", sid)
-    if role not in ("resident", "service_desk", "reviewer", "auditor", "admin"):
-        raise refuse(store, who, action, f"role {role} may not read residents' data", sid)
-    return sid
 
 
 def _routes(app: FastAPI) -> None:
@@ -121,7 +102,7 @@ def _routes(app: FastAPI) -> None:
     async def score(
         request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
     ) -> dict[str, Any]:
-        sid = _may_read_subject(request, who, subject_id, purpose, "subject.score")
+        sid = may_read_subject(request, who, subject_id, purpose, "subject.score")
         s = scores.subject_score(store_of(request), sid, at, actor=who.actor, purpose=purpose)
         return {"subject_id": s.subject_id, "at": s.at, "score": s.score, "defaulter": s.defaulter}
 
@@ -129,7 +110,7 @@ def _routes(app: FastAPI) -> None:
     def explanation(
         request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
     ) -> dict[str, Any]:
-        sid = _may_read_subject(request, who, subject_id, purpose, "subject.explain")
+        sid = may_read_subject(request, who, subject_id, purpose, "subject.explain")
         return scores.explain(store_of(request), sid, at, actor=who.actor, purpose=purpose).as_dict()
 
     @app.get("/api/v1/subjects/{subject_id}/access-log", tags=["residents"])

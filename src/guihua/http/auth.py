@@ -9,6 +9,7 @@ from fastapi import Request
 from guihua.http.problems import Problem
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit
+from guihua.usecases.subjects import check_subject
 
 
 @dataclass(frozen=True)
@@ -41,3 +42,17 @@ def refuse(store: Store, who: Caller, action: str, why: str, subject_id: str | N
     """Record the refusal in the audit trail and return the 403 to raise."""
     audit.record(store, who.actor, action, outcome="refused", subject_id=subject_id, detail=why)
     return Problem(403, "forbidden", why)
+
+
+def may_read_subject(request: Request, who: Caller, subject_id: str, purpose: str | None, action: str) -> str:
+    """Residents read only themselves; service desks must say why; departments and providers never."""
+    store = store_of(request)
+    sid = check_subject(subject_id)
+    role = who.account.role
+    if role == "resident" and who.account.subject_id != sid:
+        raise refuse(store, who, action, "a resident may read only its own data", sid)
+    if role == "service_desk" and not (purpose and purpose.strip()):
+        raise refuse(store, who, action, "service desks must give a non-empty purpose", sid)
+    if role not in ("resident", "service_desk", "reviewer", "auditor", "admin"):
+        raise refuse(store, who, action, f"role {role} may not read residents' data", sid)
+    return sid

@@ -14,7 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from guihua.core.notice_text import compose
 from guihua.store import schema
+from guihua.store.database import Store
 
 # Which version of a key a notice was about is part of the key: a correction that still
 # penalises is a new event the resident must hear about.
@@ -122,3 +124,29 @@ def for_subject(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
     for r in notices:
         r["deliveries"] = states.get(r["id"], [])
     return notices
+
+
+def subject_notices(store: Store, subject_id: str) -> list[dict[str, Any]]:
+    """A resident's notices as the resident reads them (title, body) with their delivery state."""
+    from guihua.usecases.catalogs import active_catalog  # catalogs imports this module (re-match notices)
+
+    with store.begin() as conn:
+        catalog = active_catalog(conn).catalog
+        rows = for_subject(conn, subject_id)
+    out = []
+    for row in rows:
+        text = compose(row, catalog)
+        out.append(
+            {
+                "id": row["id"],
+                "kind": row["kind"],
+                "created_at": str(row["created_at"])[:19],
+                "effective_on": str(row["effective_on"])[:10] if row["effective_on"] else None,
+                "department": row["department"],
+                "source_id": row["source_id"],
+                "title": text.title,
+                "body": text.body,
+                "deliveries": row["deliveries"],
+            }
+        )
+    return out
