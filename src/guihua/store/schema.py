@@ -254,5 +254,7 @@ certificates = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("valid_until", Date, nullable=False),
     Column("key_id", String(64), nullable=False),
+    # canonical JSON of what was certified (status and cases), compared on public checks (0005)
+    Column("finding", Text, nullable=True),
     Index("ix_certificates_subject", "subject_id"),
 )
