@@ -22,7 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from guihua.cli import due_process, render
+from guihua.cli import certificates, due_process, render
 from guihua.cli.options import At, Db, Json, at_date
 from guihua.core.errors import CatalogRefused, GuihuaError, InvalidInput
 from guihua.store.database import open_store
@@ -61,6 +61,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 app.add_typer(due_process.objections_app, name="objections")
+app.add_typer(certificates.certificate_app, name="certificate")
 app.command("defaulters")(due_process.defaulters_cmd)
 app.command("purge")(due_process.purge_cmd)
 

@@ -1,0 +1,1 @@
+"""Documents a person reads or hands on: certificates, reports (rendered from use-case results)."""
