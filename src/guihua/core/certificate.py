@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import GuihuaError, NotFound
 
 FORMAT = "guihua-certificate/1"
 ALGORITHM = "Ed25519"
@@ -43,8 +43,8 @@ class CertificateRefused(GuihuaError):
         self.kind: RefusalKind = kind
 
 
-class UnknownCertificate(GuihuaError):
-    """No certificate was issued under this code (answered as 404 by the service)."""
+class UnknownCertificate(NotFound):
+    """No certificate was issued under this code (answered as a 404 problem by the service)."""
 
     code = "certificate_unknown"
 

@@ -45,7 +45,7 @@ def _esc(text: str) -> str:
 def render(statement: Statement, signed_json: bytes, url: str) -> bytes:
     """The PDF bytes: the readable page, with ``signed_json`` (the certificate file) attached."""
     buf = io.BytesIO()
-    page = Canvas(buf, pagesize=A4, invariant=True)
+    page = Canvas(buf, pagesize=A4)
     page.setTitle(f"Certificate of listing status {display_code(statement.code)}")
     page.setAuthor(statement.authority)
     page.setSubject(statement.text)

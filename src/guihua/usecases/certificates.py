@@ -305,10 +305,10 @@ class Check:
         }
         if self.status == "superseded":
             out["superseded_on"] = self.superseded_on
+            days = sorted({self.at if w == "at" else today().isoformat() for w in self.superseded_on})
             out["detail"] = (
-                "the resident's listing status no longer matches what was certified ("
-                + " and ".join(f"on {self.at}" if w == "at" else f"today, {today()}" for w in self.superseded_on)
-                + "); ask the resident for a new certificate"
+                f"the resident's listing status on {' and on '.join(days)} is no longer the one certified; "
+                "ask the resident for a new certificate"
             )
         return out
 
