@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.markup import escape
 from typer.core import TyperGroup
@@ -27,9 +26,10 @@ from guihua.usecases import certificates
 
 
 class _IssueByDefault(TyperGroup):
-    """A group whose default command is ``issue``: ``certificate SUBJECT ...`` = ``certificate issue SUBJECT ...``."""
+    """A group whose default command is ``issue``: ``certificate SUBJECT`` = ``certificate issue SUBJECT``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    # ``ctx`` is Typer's own (vendored) click Context, which it does not export by a public name
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = ["issue", *args]
         return super().parse_args(ctx, args)
@@ -38,7 +38,8 @@ class _IssueByDefault(TyperGroup):
 certificate_app = typer.Typer(
     cls=_IssueByDefault,
     help="Certificates of listing status: issue (signed PDF or JSON) and verify offline. "
-    "`guihua certificate SUBJECT_ID --out FILE` is short for `guihua certificate issue SUBJECT_ID --out FILE`.",
+    "`guihua certificate SUBJECT_ID --out FILE` is short for "
+    "`guihua certificate issue SUBJECT_ID --out FILE`.",
     no_args_is_help=True,
 )
 
@@ -47,7 +48,8 @@ KeyDir = Annotated[
     typer.Option(
         "--key-dir",
         envvar="GUIHUA_KEY_DIR",
-        help="Folder of the signing key pair (default: keys/ beside a SQLite store, else ~/.config/guihua/keys).",
+        help="Folder of the signing key pair "
+        "(default: keys/ beside a SQLite store, else ~/.config/guihua/keys).",
         show_default=False,
     ),
 ]
@@ -86,7 +88,9 @@ def verify_cmd(
     file: Annotated[Path, typer.Argument(help="A certificate: .pdf or .json.")],
     public_key: Annotated[
         Path | None,
-        typer.Option("--public-key", help="The centre's published public key (PEM); default: the key folder's."),
+        typer.Option(
+            "--public-key", help="The centre's published public key (PEM); default: the key folder's."
+        ),
     ] = None,
     key_dir: KeyDir = None,
     db: Db = None,

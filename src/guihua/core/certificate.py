@@ -265,7 +265,11 @@ def parse_envelope(raw: bytes) -> Envelope:
         raise CertificateRefused("malformed", "not a certificate (no 'certificate' object)")
     body: dict[str, Any] = data["certificate"]
     sig = data.get("signature")
-    if not isinstance(sig, dict) or sig.get("algorithm") != ALGORITHM or not isinstance(sig.get("value"), str):
+    if (
+        not isinstance(sig, dict)
+        or sig.get("algorithm") != ALGORITHM
+        or not isinstance(sig.get("value"), str)
+    ):
         raise CertificateRefused("malformed", f"the certificate carries no {ALGORITHM} signature")
     try:
         signature = base64.b64decode(sig["value"], validate=True)

@@ -34,7 +34,9 @@ STATUS_LINE = {
 }
 
 _BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=11, leading=15)
-_SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=8, leading=10, textColor=colors.HexColor("#444444"))
+_SMALL = ParagraphStyle(
+    "small", fontName="Helvetica", fontSize=8, leading=10, textColor=colors.HexColor("#444444")
+)
 _CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=8.5, leading=10.5)
 
 
@@ -82,7 +84,11 @@ def _draw(page: Canvas, s: Statement, url: str) -> None:
     page.setFont("Helvetica", 11)
     page.drawString(left, height - 25 * mm, f"Public credit scheme: {s.scheme}")
     page.setFont("Helvetica", 9)
-    page.drawString(left, height - 31 * mm, "Issued under the scheme's published catalog; every listing names its legal basis.")
+    page.drawString(
+        left,
+        height - 31 * mm,
+        "Issued under the scheme's published catalog; every listing names its legal basis.",
+    )
     page.setFillColor(GOLD)
     page.rect(0, height - 40 * mm, width, 2 * mm, stroke=0, fill=1)
 
@@ -204,4 +210,3 @@ def _flow(page: Canvas, flowable: Paragraph | Table, x: float, y: float, width: 
     _, h = flowable.wrapOn(page, width, y)
     flowable.drawOn(page, x, y - h)
     return float(y - h)
-

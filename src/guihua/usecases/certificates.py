@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -237,14 +238,16 @@ def read_certificate(path: Path) -> cert.Envelope:
         try:
             inner = certificate_pdf.embedded_certificate(raw)
         except Exception as exc:  # pypdf raises many kinds on a damaged file; all mean the same here
-            raise cert.CertificateRefused("unreadable", f"{path} is a damaged PDF ({type(exc).__name__})") from None
+            raise cert.CertificateRefused(
+                "unreadable", f"{path} is a damaged PDF ({type(exc).__name__})"
+            ) from None
         if inner is None:
-            raise cert.CertificateRefused("malformed", f"{path} is a PDF without an attached certificate.json")
+            raise cert.CertificateRefused("malformed", f"{path} is a PDF with no certificate.json attached")
         raw = inner
     return cert.parse_envelope(raw)
 
 
-def verify(envelope: cert.Envelope, trusted: signing.Ed25519PublicKey) -> Verified:
+def verify(envelope: cert.Envelope, trusted: Ed25519PublicKey) -> Verified:
     """Signed by the trusted key, unchanged since, and not past its validity: else the reason why.
 
     Only the trusted key counts. A statement naming another key id is ``forged`` (signed by a
@@ -268,7 +271,7 @@ def verify(envelope: cert.Envelope, trusted: signing.Ed25519PublicKey) -> Verifi
     return Verified(s, envelope.text)
 
 
-def verify_file(path: Path, trusted: signing.Ed25519PublicKey) -> Verified:
+def verify_file(path: Path, trusted: Ed25519PublicKey) -> Verified:
     return verify(read_certificate(path), trusted)
 
 
@@ -325,7 +328,7 @@ def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Ch
     if code is not None:
         with store.begin() as conn:
             row = conn.execute(select(schema.certificates).where(schema.certificates.c.code == code)).first()
-    if row is None:
+    if code is None or row is None:
         audit.record(store, actor, "certificate.check", outcome="unknown", detail=f"code {typed_code[:40]!r}")
         raise cert.UnknownCertificate(f"no certificate has the code {typed_code[:40]!r}: check it as printed")
     at, valid_until = as_date(row.at), as_date(row.valid_until)
@@ -367,7 +370,7 @@ def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Ch
 
 
 def _utc_text(value: object) -> str:
-    """``issued_at`` as the statement wrote it (SQLite hands back a naive UTC time, PostgreSQL an aware one)."""
+    """``issued_at`` as the statement wrote it (SQLite gives a naive UTC time, PostgreSQL an aware one)."""
     if isinstance(value, dt.datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return aware.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
