@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import polars as pl
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, text, update
 
 from guihua.store import schema
 
@@ -25,6 +25,8 @@ _EMPTY = {
 
 def current_versions(conn: Connection, department: str, source_ids: list[str]) -> pl.DataFrame:
     """The stored current version of each of these keys (the keys travel as one parameter)."""
+    if not source_ids:
+        return pl.DataFrame(schema=_EMPTY)
     if conn.dialect.name == "postgresql":
         sql = (
             f"SELECT {_CURRENT_COLUMNS} FROM records r "
@@ -44,6 +46,12 @@ def current_versions(conn: Connection, department: str, source_ids: list[str]) -
     return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
 
 
+def department_has_records(conn: Connection, department: str) -> bool:
+    """Whether any current record of ``department`` is stored (one probe of the current-key index)."""
+    sql = "SELECT EXISTS (SELECT 1 FROM records WHERE department = :dept AND is_current)"
+    return bool(conn.execute(text(sql), {"dept": department}).scalar_one())
+
+
 def supersede(conn: Connection, ids: list[int]) -> None:
     """Mark these versions as no longer current (a newer version replaces each)."""
     table = schema.records
@@ -57,13 +65,19 @@ def table_size_hint(conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM records").scalar_one())
 
 
+# Built once after a bulk load instead of row by row. The current-key index stays: the
+# ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in order).
+_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored", "ix_records_listing")
+
+
 @contextmanager
 def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
-    """For loads larger than what is stored: build the subject index once, after the rows.
+    """For loads larger than what is stored: build the by-subject indexes once, after the rows.
 
-    Maintaining a b-tree row by row costs more than sorting once when most of
-    the table is new. SQLite only: the whole ingest is one transaction, so no
-    reader ever sees the table without its index.
+    Maintaining a b-tree row by row (subjects arrive in random order) costs
+    more than sorting once when most of the table is new. SQLite only: the
+    whole ingest is one transaction, so no reader ever sees the table without
+    its indexes.
     """
     if conn.dialect.name != "sqlite":
         yield
@@ -72,10 +86,11 @@ def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
         yield
         conn.exec_driver_sql("PRAGMA optimize")  # refresh planner statistics when they drifted
         return
-    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_records_subject")
+    deferred = [ix for ix in schema.records.indexes if ix.name in _DEFERRED_INDEXES]
+    for ix in deferred:
+        ix.drop(conn, checkfirst=True)
     yield
-    conn.exec_driver_sql(
-        "CREATE INDEX ix_records_subject ON records (subject_id, retracted_at) WHERE is_current"
-    )
+    for ix in deferred:
+        ix.create(conn)
     conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: enough for the planner
     conn.exec_driver_sql("ANALYZE")  # without statistics SQLite scans by index, 2x slower

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, update
 
 from guihua.core.errors import GuihuaError, NotFound
 from guihua.engine.runner import BatchMatcher
+from guihua.ingest.keys import SeenKeys
 from guihua.ingest.readers import LINE, RawChunk, estimated_rows, read_chunks
 from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
@@ -26,6 +27,9 @@ from guihua.usecases import audit, notices
 from guihua.usecases.catalogs import ensure_catalog
 
 CONTENT = ("subject_id", "metric", "occurred_at", "fields")
+# Record columns with few distinct values per chunk (what a matched rule implies, versions):
+# SQLite gets them as literals, one insert per combination (``bulk_insert``'s ``grouped``).
+_FEW_VALUES = ("version", "is_current", "rule_id", "points", "category", "action")
 
 
 @dataclass
@@ -95,7 +99,7 @@ def ingest_in(
     size_hint: int = 0,
     actor: audit.Actor | None = None,
 ) -> IngestResult:
-    """:func:`ingest_chunks` inside the caller's transaction (a reviewer's correction lands with its decision)."""
+    """:func:`ingest_chunks` in the caller's transaction (a reviewer's correction lands with its decision)."""
     active = ensure_catalog(conn)
     catalog = active.catalog
     if department not in catalog.department_by_code:
@@ -112,6 +116,7 @@ def ingest_in(
         BatchMatcher(catalog, frozenset(catalog.department_by_code[department].metrics)),
         result,
         received,
+        _seen_keys(conn, department, size_hint),
     )
     try:
         with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
@@ -142,6 +147,20 @@ def ingest_in(
     return result
 
 
+def _seen_keys(conn: Connection, department: str, size_hint: int) -> SeenKeys | None:
+    """A filter of the keys this submission stores, when only they can have stored versions.
+
+    That is when the department has no current records yet. SQLite only: there
+    the submission row already written holds the store's write lock, so no
+    other writer can add records for the department until this one commits
+    (PostgreSQL asks the store about every key, as a concurrent submission may
+    commit in between).
+    """
+    if conn.dialect.name != "sqlite" or records.department_has_records(conn, department):
+        return None
+    return SeenKeys(size_hint)
+
+
 def _open_submission(
     conn: Connection, department: str, origin: str, version: int, received: dt.datetime
 ) -> int:
@@ -168,6 +187,7 @@ class _Step:
     matcher: BatchMatcher
     result: IngestResult
     received: dt.datetime
+    seen: SeenKeys | None  # None: every key is looked up in the store
 
     def run(self, chunk: RawChunk) -> None:
         checked = self.validator.validate(chunk)
@@ -231,7 +251,7 @@ class _Step:
             "department": self.result.department,
             "submission_id": self.result.submission_id,
         }
-        bulk_insert(self.conn, "records", rows, constants)
+        bulk_insert(self.conn, "records", rows, constants, grouped=_FEW_VALUES)
 
     def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
         """Outcome per row; versions and current flag for rows to store.
@@ -240,7 +260,10 @@ class _Step:
         later row of the same key in this submission with the row before it.
         """
         keys = valid.get_column("source_id").unique()
-        stored = records.current_versions(self.conn, self.result.department, keys.to_list())
+        lookup = keys if self.seen is None else keys.filter(self.seen.maybe(keys))
+        stored = records.current_versions(self.conn, self.result.department, lookup.to_list())
+        if self.seen is not None:
+            self.seen.add(keys)  # all of them are stored below, or are duplicates of stored ones
         if stored.height == 0 and keys.len() == valid.height:  # all new, each once: no ordering needed
             return valid.with_columns(
                 outcome=pl.lit("accepted"),
