@@ -199,12 +199,17 @@ def new_statement(
     subject_id: str,
     at: dt.date,
     issued_at: dt.datetime,
+    issued_on: dt.date,
     valid_days: int,
     key_id: str,
     scheme: str,
     cases: Sequence[Case],
 ) -> Statement:
-    """A statement issued at ``issued_at`` (UTC, whole seconds) and valid ``valid_days`` after that day."""
+    """A statement issued at ``issued_at`` (UTC, whole seconds), valid ``valid_days`` after ``issued_on``.
+
+    ``issued_on`` is the centre's "today" (which tests and replays may fix), the day that expiry
+    is counted from and checked against; ``issued_at`` is the moment on the clock.
+    """
     if valid_days < 1:
         raise GuihuaError(f"validity of {valid_days} days: a certificate is valid for at least 1 day")
     utc = issued_at.astimezone(dt.UTC).replace(microsecond=0)
@@ -213,7 +218,7 @@ def new_statement(
         subject_id=subject_id,
         at=at.isoformat(),
         issued_at=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        valid_until=(utc.date() + dt.timedelta(days=valid_days)).isoformat(),
+        valid_until=(issued_on + dt.timedelta(days=valid_days)).isoformat(),
         key_id=key_id,
         scheme=scheme,
         finding=finding_of(cases),

@@ -151,7 +151,7 @@ def issue(
     actor = actor or audit.cli_actor()
     for _ in range(5):  # a clash of 60-bit random codes is for the birthday paradox at 10^9 certificates
         code = cert.code_from_bytes(secrets.token_bytes(8))
-        statement = cert.new_statement(code, sid, at, now(), days, key.key_id, scheme, cases)
+        statement = cert.new_statement(code, sid, at, now(), today(), days, key.key_id, scheme, cases)
         signed = _file_bytes(cert.envelope(statement, key.sign(statement.signed_bytes())))
         url = verification_url(code)
         content = certificate_pdf.render(statement, signed, url) if kind == "pdf" else signed
