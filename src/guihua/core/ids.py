@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import numpy as np
 import polars as pl
 
 # GB/T 2260 province-level codes (first two digits), including Taiwan (71),
@@ -21,6 +22,8 @@ PROVINCE_CODES: frozenset[str] = frozenset(
 )
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
+_CHECK_INDEX = {c: i for i, c in enumerate(_CHECK)}  # check character -> weighted sum mod 11
+_POWERS = [np.uint64(10 ** (16 - i)) for i in range(17)]  # place value of each of the 17 digits
 
 
 def check_digit(first17: str) -> str:
@@ -34,6 +37,20 @@ def normalized(ids: pl.Expr) -> pl.Expr:
     return ids.str.strip_chars().str.to_uppercase()
 
 
+def _weighted_sum_mod11(first17: pl.Series) -> pl.Series:
+    """The check sum of 17-digit numbers, in NumPy: one pass per digit instead of 17 string slices.
+
+    Slicing each digit out as a string and casting it cost ~5x more than the rest of the
+    id check on a 65k-row chunk; ten to the 17th fits an unsigned 64-bit integer.
+    """
+    n = first17.fill_null(0).to_numpy()
+    total = np.zeros(len(n), dtype=np.uint64)
+    for power, weight in zip(_POWERS, _WEIGHTS, strict=True):
+        total += n // power % np.uint64(10) * np.uint64(weight)
+    out = pl.Series(first17.name, total % np.uint64(11), dtype=pl.UInt64)
+    return out.set(first17.is_null(), None) if first17.null_count() else out
+
+
 def valid_subject_id(ids: pl.Expr, today: dt.date) -> pl.Expr:
     """True where an id is a valid resident identity number (null is invalid).
 
@@ -42,14 +59,13 @@ def valid_subject_id(ids: pl.Expr, today: dt.date) -> pl.Expr:
     """
     up = normalized(ids)
     shape = up.str.contains(r"^[0-9]{17}[0-9X]$")
-    total = pl.sum_horizontal(
-        [up.str.slice(i, 1).cast(pl.Int32, strict=False) * w for i, w in enumerate(_WEIGHTS)]
-    )
-    expected = (total % 11).replace_strict(dict(enumerate(_CHECK)), return_dtype=pl.String)
+    first17 = pl.when(shape).then(up.str.slice(0, 17)).cast(pl.UInt64, strict=False)
+    total = first17.map_batches(_weighted_sum_mod11, return_dtype=pl.UInt64)
+    given = up.str.slice(17, 1).replace_strict(_CHECK_INDEX, default=None, return_dtype=pl.UInt64)
     birth = up.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     ok = (
         shape
-        & (expected == up.str.slice(17, 1))
+        & (total == given)
         & birth.is_not_null()
         & (birth <= pl.lit(today))
         & up.str.slice(0, 2).is_in(sorted(PROVINCE_CODES))
