@@ -97,9 +97,10 @@ class ChunkValidator:
         )
         df = df.with_columns(pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred"))
         reason, detail = self._reason(fields)
-        df = df.with_columns(reason.alias("reason"), detail.alias("detail"))
+        df = df.with_columns(reason.alias("reason"))
         valid = df.filter(pl.col("reason").is_null())
-        rejected = df.filter(pl.col("reason").is_not_null())
+        # messages only for the few rejected rows: formatting one for every row cost as much as the reasons
+        rejected = df.filter(pl.col("reason").is_not_null()).with_columns(detail.alias("detail"))
         return Validated(self._typed(valid, fields), self._rejects(rejected, chunk, fields))
 
     # -- reasons ----------------------------------------------------------------------
