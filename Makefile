@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo test test-tools bench lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,7 +21,18 @@ venv: $(BIN)/guihua ## .venv with the project installed; `guihua` on .venv/bin (
 demo: venv ## a fresh demo store from a synthetic city of 50,000 residents, reported and explained
 	$(BIN)/guihua demo --people 50000 --db demo/guihua-demo.db
 
-test: venv ## the whole suite (PostgreSQL tests run when CI=true, else skip if no server answers)
+# Debian tools the suite drives as a person would: pdftoppm renders a certificate, zbarimg scans its QR code.
+TEST_TOOLS := pdftoppm:poppler-utils zbarimg:zbar-tools
+test-tools:
+	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (Debian packages the tests use)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
+	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq$$missing >/dev/null) \
+	    || echo "could not install$$missing: the tests that need them skip (fail under CI=true)"; \
+	fi
+
+test: venv test-tools ## the whole suite (PostgreSQL tests run when CI=true, else skip if no server answers)
 	$(BIN)/pytest
 
 bench: venv ## benchmarks with ratios to floors measured in the same run; writes bench/RESULTS.md
