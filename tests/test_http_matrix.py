@@ -54,6 +54,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/objections", {"reviewer": 200, "auditor": 200, "admin": 200, "department": 200}),
     ("POST", "/api/v1/objections/999/decision", {"reviewer": 404}),
     ("GET", f"/api/v1/subjects/{A}/notices", READ_A),
+    ("GET", "/api/v1/certificates/ABCD-EFGH-JKMN", {r or "none": 404 for r in ROLES}),  # public: unknown code
     ("GET", "/api/v1/defaulters", {"admin": 200, "reviewer": 200, "auditor": 200, "service_desk": 200}),
 ]
 
@@ -101,9 +102,9 @@ def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: st
     headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
     body = next((b for suffix, b in BODIES.items() if path.endswith(suffix)), None)
     response = client.request(method, path, headers=headers, json=body if method == "POST" else None)
-    public = path in ("/api/v1/health", "/api/v1/stats/distribution")
-    if public:
-        expected = 200
+    public = {"/api/v1/health": 200, "/api/v1/stats/distribution": 200, "/api/v1/certificates/ABCD-EFGH-JKMN": 404}
+    if path in public:
+        expected = public[path]
     elif role is None or role == "revoked":
         expected = 401
     else:
