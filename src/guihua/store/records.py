@@ -66,8 +66,10 @@ def table_size_hint(conn: Connection) -> int:
 
 
 # Built once after a bulk load instead of row by row. The current-key index stays: the
-# ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in order).
-_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored", "ix_records_listing")
+# ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in
+# order). So does the listing index: it holds only the few listing records, and building it
+# would cost a scan of the whole table.
+_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored")
 
 
 @contextmanager

@@ -27,9 +27,10 @@ from guihua.usecases import audit, notices
 from guihua.usecases.catalogs import ensure_catalog
 
 CONTENT = ("subject_id", "metric", "occurred_at", "fields")
-# Record columns with few distinct values per chunk (what a matched rule implies, versions):
-# SQLite gets them as literals, one insert per combination (``bulk_insert``'s ``grouped``).
-_FEW_VALUES = ("version", "is_current", "rule_id", "points", "category", "action")
+# Record columns with few distinct values per chunk (a department's few metrics, what a matched
+# rule implies, the year its adjustment starts, versions): SQLite gets them as literals, one
+# insert per combination (``bulk_insert``'s ``grouped``).
+_FEW_VALUES = ("version", "is_current", "metric", "rule_id", "points", "category", "start_year", "action")
 
 
 @dataclass
