@@ -162,10 +162,11 @@ def bulk_insert(
     if temporal:
         df = df.with_columns(pl.col(temporal).cast(pl.String))
     fixed: dict[str, object] = dict(constants)
+    empty = [c for c in grouped if c in df.columns and df.get_column(c).null_count() == df.height]
+    df = df.drop(empty)  # left to their NULL default, whatever type an all-NULL column came as
     keys = [c for c in grouped if c in df.columns]
-    assert all(df.schema[k].is_integer() or df.schema[k] in (pl.String, pl.Boolean) for k in keys), (
-        "grouped columns are integers, booleans or text (their values become SQL literals)"
-    )
+    odd = [k for k in keys if not (df.schema[k].is_integer() or df.schema[k] in (pl.String, pl.Boolean))]
+    assert not odd, f"grouped columns must be integers, booleans or text (SQL literals), not {odd}"
     if not keys:
         _sqlite_insert(conn, table, df, fixed)
         return

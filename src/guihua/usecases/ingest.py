@@ -247,7 +247,7 @@ class _Step:
             *CONTENT,
             pl.col(LINE).alias("line"),
             *schema.DERIVED_COLUMNS,
-        )
+        ).with_columns(pl.col("points", "start_year").cast(pl.Int32))  # all-NULL ones may come as floats
         constants: dict[str, str | int] = {
             "department": self.result.department,
             "submission_id": self.result.submission_id,
