@@ -23,6 +23,7 @@ from rich.progress import (
 )
 
 from guihua.cli import certificates, due_process, render
+from guihua.cli import notices as notices_cli
 from guihua.cli.options import At, Db, Json, at_date
 from guihua.core.errors import CatalogRefused, GuihuaError, InvalidInput
 from guihua.store.database import open_store
@@ -62,6 +63,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 app.add_typer(due_process.objections_app, name="objections")
 app.add_typer(certificates.certificate_app, name="certificate")
+app.add_typer(notices_cli.notices_app, name="notices")
+app.add_typer(notices_cli.contacts_app, name="contacts")
 app.command("defaulters")(due_process.defaulters_cmd)
 app.command("purge")(due_process.purge_cmd)
 
