@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 # GB/T 2260 province-level codes (first two digits), including Taiwan (71),
 # Hong Kong (81) and Macao (82).
@@ -22,8 +23,10 @@ PROVINCE_CODES: frozenset[str] = frozenset(
 )
 _WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _CHECK = "10X98765432"
-_CHECK_INDEX = {c: i for i, c in enumerate(_CHECK)}  # check character -> weighted sum mod 11
-_POWERS = [np.uint64(10 ** (16 - i)) for i in range(17)]  # place value of each of the 17 digits
+_CHECK_BYTES = np.frombuffer(_CHECK.encode(), np.uint8)  # weighted sum mod 11 -> check byte
+_WEIGHT_ARRAY = np.array(_WEIGHTS, dtype=np.int64)
+_PROVINCE_TABLE = np.isin(np.arange(100), [int(code) for code in PROVINCE_CODES])
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def check_digit(first17: str) -> str:
@@ -37,18 +40,34 @@ def normalized(ids: pl.Expr) -> pl.Expr:
     return ids.str.strip_chars().str.to_uppercase()
 
 
-def _weighted_sum_mod11(first17: pl.Series) -> pl.Series:
-    """The check sum of 17-digit numbers, in NumPy: one pass per digit instead of 17 string slices.
+def _valid_ids(ids: pl.Series, today: dt.date) -> pl.Series:
+    """The whole check over the bytes of normalized ids, in NumPy: an (n, 18) matrix of digits.
 
-    Slicing each digit out as a string and casting it cost ~5x more than the rest of the
-    id check on a 65k-row chunk; ten to the 17th fits an unsigned 64-bit integer.
+    Polars string slices and casts per digit (and a date parse) cost ~25 ms on a
+    65k-row chunk; this costs ~10. It reads the Arrow buffers directly: every
+    candidate id is exactly 18 bytes long, so its bytes are one gather away.
     """
-    n = first17.fill_null(0).to_numpy()
-    total = np.zeros(len(n), dtype=np.uint64)
-    for power, weight in zip(_POWERS, _WEIGHTS, strict=True):
-        total += n // power % np.uint64(10) * np.uint64(weight)
-    out = pl.Series(first17.name, total % np.uint64(11), dtype=pl.UInt64)
-    return out.set(first17.is_null(), None) if first17.null_count() else out
+    arrow = ids.to_arrow().cast(pa.large_string())
+    offsets = np.frombuffer(arrow.buffers()[1], np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
+    data = np.frombuffer(arrow.buffers()[2] or b"", np.uint8)
+    ok = np.diff(offsets) == 18
+    if arrow.null_count:
+        ok &= ~np.asarray(arrow.is_null())
+    if not ok.any():
+        return pl.Series(ids.name, ok)
+    raw = data[np.where(ok, offsets[:-1], 0)[:, None] + np.arange(18)]  # rows not 18 long: masked by ok
+    d = raw.astype(np.int64) - ord("0")
+    ok &= ((d[:, :17] >= 0) & (d[:, :17] <= 9)).all(axis=1)
+    ok &= _CHECK_BYTES[(d[:, :17] * _WEIGHT_ARRAY).sum(axis=1) % 11] == raw[:, 17]
+    ok &= _PROVINCE_TABLE[np.clip(d[:, 0] * 10 + d[:, 1], 0, 99)]
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    ok &= (year >= dt.MINYEAR) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= year * 10000 + month * 100 + day <= today.year * 10000 + today.month * 100 + today.day
+    return pl.Series(ids.name, ok)
 
 
 def valid_subject_id(ids: pl.Expr, today: dt.date) -> pl.Expr:
@@ -57,20 +76,7 @@ def valid_subject_id(ids: pl.Expr, today: dt.date) -> pl.Expr:
     Valid means 18 characters, 17 digits and a matching check character (0-9 or
     X, any case), a real birth date not after ``today``, and an existing province.
     """
-    up = normalized(ids)
-    shape = up.str.contains(r"^[0-9]{17}[0-9X]$")
-    first17 = pl.when(shape).then(up.str.slice(0, 17)).cast(pl.UInt64, strict=False)
-    total = first17.map_batches(_weighted_sum_mod11, return_dtype=pl.UInt64)
-    given = up.str.slice(17, 1).replace_strict(_CHECK_INDEX, default=None, return_dtype=pl.UInt64)
-    birth = up.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    ok = (
-        shape
-        & (total == given)
-        & birth.is_not_null()
-        & (birth <= pl.lit(today))
-        & up.str.slice(0, 2).is_in(sorted(PROVINCE_CODES))
-    )
-    return ok.fill_null(False)
+    return normalized(ids).map_batches(lambda s: _valid_ids(s, today), return_dtype=pl.Boolean)
 
 
 def normalize_subject_id(subject_id: str) -> str:
