@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
-from guihua.core.ids import valid_subject_id
+from guihua.core.ids import normalized, valid_subject_id
 from guihua.core.reasons import Reason
 from guihua.ingest.readers import BASE_COLUMNS, LINE, RawChunk
 
@@ -86,18 +86,25 @@ class ChunkValidator:
         self.field_columns = {p: c for p, c in catalog.field_columns.items() if p in own_pairs}
 
     def validate(self, chunk: RawChunk) -> Validated:
-        df = pl.DataFrame(chunk.table)
-        df = df.with_columns(valid_subject_id(pl.col("subject_id"), self.today).alias("__id_ok"))
         fields = chunk.field_names
-        df = df.with_columns(
-            pl.col("source_id").str.strip_chars(),
-            pl.col("subject_id").str.strip_chars().str.to_uppercase(),
-            pl.col("metric").str.strip_chars(),
-            pl.col("occurred_at").str.strip_chars(),
-        )
-        df = df.with_columns(pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred"))
         reason, detail = self._reason(fields)
-        df = df.with_columns(reason.alias("reason"))
+        # one lazy plan: Polars runs the independent columns in parallel, without interim frames
+        df = (
+            pl.DataFrame(chunk.table)
+            .lazy()
+            .with_columns(
+                pl.col("source_id").str.strip_chars(),
+                normalized(pl.col("subject_id")),
+                pl.col("metric").str.strip_chars(),
+                pl.col("occurred_at").str.strip_chars(),
+            )
+            .with_columns(
+                valid_subject_id(pl.col("subject_id"), self.today).alias("__id_ok"),
+                pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred"),
+            )
+            .with_columns(reason.alias("reason"))
+            .collect()
+        )
         valid = df.filter(pl.col("reason").is_null())
         # messages only for the few rejected rows: formatting one for every row cost as much as the reasons
         rejected = df.filter(pl.col("reason").is_not_null()).with_columns(detail.alias("detail"))
