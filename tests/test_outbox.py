@@ -499,3 +499,45 @@ def test_configuration_parsing() -> None:
     ):
         with pytest.raises(InvalidInput):
             contacts.check_email(bad)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+def test_put_contact_by_the_resident_or_a_service_desk(
+    store: Store, tmp_path: Path, mini_catalog_text: str
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from guihua.http.app import create_app
+    from guihua.usecases import accounts
+
+    load(store, mini_catalog_text, tmp_path, "TRAFFIC", [offence(1, A, "2026-01-05")])
+    admin = audit.Actor("admin", "admin")
+    tokens = {
+        "a": accounts.create(store, admin, "resident", "a", subject=A),
+        "desk": accounts.create(store, admin, "service_desk", "desk"),
+        "auditor": accounts.create(store, admin, "auditor", "aud"),
+    }
+    nobody = EmailChannel("127.0.0.1", free_port(), "n@city.example")
+    assert deliver_due(store, [nobody]).no_address == 1  # no address yet: nothing sent, nothing tried
+    with TestClient(create_app(store)) as c:
+
+        def put(who: str, sid: str, address: str) -> Any:
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            return c.put(f"/api/v1/subjects/{sid}/contact", json={"email": address}, headers=headers)
+
+        own = put("a", A, "a@example.org")
+        assert own.status_code == 200, own.text
+        assert own.json()["email"] == "a@example.org" and own.json()["requeued"] == 1
+        assert put("a", B, "a@example.org").status_code == 403
+        assert put("auditor", A, "x@example.org").status_code == 403
+        bad = put("desk", A, "not an address")
+        assert bad.status_code == 422 and "name@example.org" in bad.json()["detail"]
+        assert put("desk", B, "b@example.org").status_code == 200
+    sets = [
+        (e["account"], e["subject_id"], e["outcome"])
+        for e in audit.entries(store)
+        if e["action"] == "contact.set"
+    ]
+    assert sets == [("desk", B, "ok"), ("aud", A, "refused"), ("a", B, "refused"), ("a", A, "ok")]

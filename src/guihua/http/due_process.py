@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from guihua.http.auth import may_read_subject, refuse, store_of
 from guihua.http.params import At, Who
 from guihua.kit.clock import today
+from guihua.notices import contacts
 from guihua.usecases import audit, listings, notices, objections
 from guihua.usecases.subjects import check_subject
 
@@ -26,6 +27,12 @@ class ObjectionIn(BaseModel):
     department: str = Field(min_length=1, max_length=64)
     source_id: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=objections.MAX_REASON)
+
+
+class ContactIn(BaseModel):
+    """How to reach the resident: its e-mail address (checked like at the counter)."""
+
+    email: str = Field(min_length=3, max_length=contacts.MAX_EMAIL)
 
 
 class DecisionIn(BaseModel):
@@ -92,6 +99,19 @@ def decide(request: Request, objection_id: int, body: DecisionIn, who: Who) -> d
         store, objection_id, body.decision, body.reason, who.actor, body.fields, body.occurred_at
     )
     return decided.as_dict()
+
+
+@router.put("/subjects/{subject_id}/contact", tags=["residents"])
+def set_contact(request: Request, subject_id: str, body: ContactIn, who: Who) -> dict[str, Any]:
+    """The resident itself or a service desk sets the e-mail address notices go to (audited)."""
+    store = store_of(request)
+    sid = check_subject(subject_id)
+    role = who.account.role
+    if not ((role == "resident" and who.account.subject_id == sid) or role == "service_desk"):
+        raise refuse(
+            store, who, "contact.set", "only the resident itself or a service desk may set a contact", sid
+        )
+    return contacts.set_email(store, sid, body.email, who.actor).as_dict()
 
 
 @router.get("/subjects/{subject_id}/notices", tags=["residents"])
