@@ -129,8 +129,13 @@ def explain(
     at: dt.date | None = None,
     actor: audit.Actor | None = None,
     purpose: str | None = None,
+    action: str = "subject.explain",
 ) -> Explanation:
-    """Every record behind a subject's score, as the engine sees it at ``at``; the read is audited."""
+    """Every record behind a subject's score, as the engine sees it at ``at``; the read is audited.
+
+    ``action`` names the read in the audit trail: a resident's full report reads the explanation
+    as part of itself and is logged once, as ``subject.report``, not as two reads.
+    """
     sid, at = check_subject(subject_id), at or today()
     with store.begin() as conn:
         active = active_catalog(conn)
@@ -139,7 +144,7 @@ def explain(
         rows = query_rows(conn, engine.explanation, RECORDS, catalog, store.sql_dialect, at, sid)
         listing_rows = query_rows(conn, engine.listings, RECORDS, catalog, store.sql_dialect, at, sid)
         objected = objections.states_by_record(conn, sid, at)
-    audit.record(store, actor or audit.cli_actor(), "subject.explain", subject_id=sid, purpose=purpose)
+    audit.record(store, actor or audit.cli_actor(), action, subject_id=sid, purpose=purpose)
     result = Explanation(Score(sid, at.isoformat(), value, defaulter, catalog.scheme.base, active.version))
     for row in rows:
         result.items.append(_item(row, catalog, at, objected.get((row["department"], row["source_id"]))))
