@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -97,7 +98,7 @@ def _check_header(path: Path, names: list[str]) -> None:
 
 
 def _with_lines(table: pa.Table, first_line: int) -> pa.Table:
-    lines = pa.array(range(first_line, first_line + table.num_rows), pa.int64())
+    lines = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
     return table.append_column(LINE, lines)
 
 
@@ -149,8 +150,12 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
                 column_names=names, skip_rows=1, block_size=8 << 20, encoding="utf8", use_threads=False
             ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            # an empty cell (quoted or not) is an absent value: the parser says so, no pass of our own
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=False
+                column_types={n: pa.string() for n in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
         )
     except pa.ArrowInvalid as exc:
@@ -160,7 +165,7 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     line = 2  # the header is line 1; quoted line breaks inside cells are not counted
     try:
         for batch in reader:
-            table = _blank_to_null(pa.Table.from_batches([batch]))
+            table = pa.Table.from_batches([batch])
             yield from _split(RawChunk(_with_lines(table, line)), chunk_rows)
             line += table.num_rows
     except pa.ArrowInvalid as exc:

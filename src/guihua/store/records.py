@@ -69,12 +69,15 @@ def table_size_hint(conn: Connection) -> int:
 # ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in
 # order). So does the listing index: it holds only the few listing records, and building it
 # would cost a scan of the whole table.
-_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored")
+_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored", "ix_notices_subject")
 
 
 @contextmanager
 def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
     """For loads larger than what is stored: build the by-subject indexes once, after the rows.
+
+    That is the records' by-subject indexes and the notices' (a load's notices
+    are created inside the block).
 
     Maintaining a b-tree row by row (subjects arrive in random order) costs
     more than sorting once when most of the table is new. SQLite only: the
@@ -88,7 +91,8 @@ def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
         yield
         conn.exec_driver_sql("PRAGMA optimize")  # refresh planner statistics when they drifted
         return
-    deferred = [ix for ix in schema.records.indexes if ix.name in _DEFERRED_INDEXES]
+    indexes = [*schema.records.indexes, *schema.notices.indexes]
+    deferred = [ix for ix in indexes if ix.name in _DEFERRED_INDEXES]
     for ix in deferred:
         ix.drop(conn, checkfirst=True)
     yield

@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import Connection, insert, update
 
 from guihua.core.errors import GuihuaError, NotFound
+from guihua.engine.match import MATCH_COLUMNS
 from guihua.engine.runner import BatchMatcher
 from guihua.ingest.keys import SeenKeys
 from guihua.ingest.readers import LINE, RawChunk, estimated_rows, read_chunks
@@ -125,9 +126,9 @@ def ingest_in(
                 step.run(chunk)
                 if on_progress:
                     on_progress(chunk.table.num_rows + len(chunk.unreadable))
+            notices.create_for_records(conn, received, result.submission_id)  # before the deferred indexes
     finally:
         step.matcher.close()
-    notices.create_for_records(conn, received, result.submission_id)
     counts = f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected"
     audit.append(
         conn,
@@ -238,21 +239,36 @@ class _Step:
         new = classified.filter(pl.col("outcome") != "duplicate")
         if not new.height:
             return
-        matched = pl.from_arrow(self.matcher.match(new.drop("outcome", "__stored_id").to_arrow()))
-        assert isinstance(matched, pl.DataFrame)
-        rows = matched.select(
+        rows = new.select(
             "source_id",
             "version",
             "is_current",
             *CONTENT,
             pl.col(LINE).alias("line"),
-            *schema.DERIVED_COLUMNS,
-        ).with_columns(pl.col("points", "start_year").cast(pl.Int32))  # all-NULL ones may come as floats
+            "case_id",
+            "action",
+        ).hstack(self._match(new))
         constants: dict[str, str | int] = {
             "department": self.result.department,
             "submission_id": self.result.submission_id,
         }
         bulk_insert(self.conn, "records", rows, constants, grouped=_FEW_VALUES)
+
+    def _match(self, new: pl.DataFrame) -> pl.DataFrame:
+        """The match columns for ``new``'s rows, in its order.
+
+        Only what rules read (metric, date, typed fields) travels to DuckDB and
+        only the match columns come back: the record's text columns would be
+        copied twice for nothing.
+        """
+        needed = new.select(LINE, "metric", "occurred_at", *self.validator.field_columns.values())
+        out = pl.from_arrow(self.matcher.match(needed.to_arrow()))
+        assert isinstance(out, pl.DataFrame)
+        derived = out.select(LINE, *MATCH_COLUMNS)
+        if not derived.get_column(LINE).equals(new.get_column(LINE)):  # DuckDB keeps the order; be sure
+            derived = new.select(LINE).join(derived, on=LINE, how="left", maintain_order="left")
+        # all-NULL columns may come back typed as floats
+        return derived.drop(LINE).with_columns(pl.col("points", "start_year").cast(pl.Int32))
 
     def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
         """Outcome per row; versions and current flag for rows to store.
