@@ -24,6 +24,7 @@ from rich.progress import (
 
 from guihua.cli import certificates, due_process, render
 from guihua.cli import notices as notices_cli
+from guihua.cli import reports as reports_cli
 from guihua.cli.options import At, Db, Json, at_date
 from guihua.core.errors import CatalogRefused, GuihuaError, InvalidInput
 from guihua.store.database import open_store
@@ -67,6 +68,7 @@ app.add_typer(notices_cli.notices_app, name="notices")
 app.add_typer(notices_cli.contacts_app, name="contacts")
 app.command("defaulters")(due_process.defaulters_cmd)
 app.command("purge")(due_process.purge_cmd)
+report_app.command("subject")(reports_cli.subject_report_cmd)
 
 
 def progress() -> Progress:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError
-from guihua.http import certificates, due_process, problems
+from guihua.http import certificates, due_process, problems, reports
 from guihua.http.auth import Caller, may_read_subject, refuse, store_of
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from guihua.http.params import At, Who
@@ -49,6 +49,7 @@ def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     _routes(app)
     app.include_router(due_process.router)
     app.include_router(certificates.router)
+    app.include_router(reports.router)
     _declare_problem_schema(app)
     return app
 

@@ -1,0 +1,317 @@
+"""A resident's full report: everything the centre holds on one resident, in one document.
+
+It is what the service centre prints and the resident's right to a copy of its data: the score
+and defaulter flag at a date, every record with every stored version, the adjustments and the
+caps that bit, objections and their outcomes, notices and their delivery, listing cases, and
+who read the data. Each part comes from the use case that owns it (``scores.explain``,
+``objections.list_objections``, ``notices.subject_notices``, ``listings.cases_of``,
+``audit.entries``): this module gathers and shapes, it never re-derives a rule. The only data
+read here directly is the record history (older versions), which no other use case lists.
+
+``at`` fixes the date of the score, the record statuses and the listing cases; the lists of
+what is held (versions, objections, notices, access log) are everything stored when the
+report is made, objections with their state on that day.
+
+Reading the report is audited once, as ``subject.report``, before the access log is read: the
+report shows its own reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from guihua.core.catalog import Catalog
+from guihua.core.errors import InvalidInput
+from guihua.kit.clock import as_date, now, today
+from guihua.store import schema
+from guihua.store.database import Store
+from guihua.usecases import audit, listings, notices, objections, scores
+from guihua.usecases.catalogs import active_catalog
+from guihua.usecases.listings import Listing
+from guihua.usecases.objections import Objection
+from guihua.usecases.scores import ExplanationItem
+from guihua.usecases.subjects import check_subject
+
+Format = Literal["json", "html", "pdf"]
+FORMATS: tuple[Format, ...] = ("json", "html", "pdf")
+ACTION = "subject.report"
+# The access log is listed in full; this bound only keeps a runaway log from exhausting memory.
+MAX_ACCESS_ENTRIES = 100_000
+ACCESS_KEYS = ("at", "account", "role", "action", "purpose", "outcome")  # as GET .../access-log shows
+
+
+@dataclass
+class RecordVersion:
+    """One stored version of a department record (corrections add versions; none is deleted)."""
+
+    version: int
+    current: bool
+    metric: str
+    occurred_at: str
+    fields: dict[str, Any]
+    submitted_at: str | None  # when the submission that carried it was received
+    submission: str | None  # the submission's origin (file, API account, objection)
+    retracted_at: str | None
+    rule_id: str | None  # the rule it matched when stored (the current version: the active catalog)
+    rule_legal_basis: str | None
+
+
+@dataclass
+class ReportRecord:
+    """A department record: its current version as the score sees it, and its whole history."""
+
+    department: str
+    department_name: str
+    department_legal_basis: str
+    source_id: str
+    metric: str
+    metric_name: str
+    retracted: bool
+    current: ExplanationItem | None  # None: the current version is no longer about this resident
+    versions: list[RecordVersion] = field(default_factory=list)  # oldest first
+
+
+@dataclass
+class Delivery:
+    channel: str
+    status: str
+    attempts: int
+    delivered_at: str | None
+
+
+@dataclass
+class NoticeSent:
+    """A notice as the resident reads it, with the state of each channel's delivery."""
+
+    id: int
+    kind: str
+    created_at: str
+    effective_on: str | None
+    department: str
+    source_id: str
+    title: str
+    body: str
+    deliveries: list[Delivery]
+
+
+@dataclass
+class AccessEntry:
+    """One audit entry about this resident: who read or changed its data, when, as whom, why."""
+
+    at: str
+    account: str
+    role: str
+    action: str
+    purpose: str | None
+    outcome: str
+
+
+@dataclass
+class SubjectReport:
+    subject_id: str
+    at: str
+    generated_at: str
+    scheme: str
+    catalog_version: int | None
+    base: int
+    score: int
+    defaulter: bool
+    records: list[ReportRecord]
+    objections: list[Objection]
+    notices: list[NoticeSent]
+    listings: list[Listing]
+    access_log: list[AccessEntry]  # newest first
+
+    @property
+    def adjustments(self) -> list[ExplanationItem]:
+        """The current versions that matched a rule: points, category, dates, caps that bit."""
+        return [r.current for r in self.records if r.current is not None and r.current.rule_id is not None]
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["adjustments"] = [
+            {
+                k: v
+                for k, v in asdict(a).items()
+                if k
+                in (
+                    "department",
+                    "source_id",
+                    "version",
+                    "rule_id",
+                    "points",
+                    "category",
+                    "start",
+                    "end",
+                    "active",
+                    "status",
+                    "caps_bit",
+                    "rule_legal_basis",
+                )
+            }
+            for a in self.adjustments
+        ]
+        return out
+
+
+def format_of(out: Path) -> Format:
+    """The document kind a file name asks for (the CLI's ``--out``)."""
+    suffix = out.suffix.lower()
+    if suffix in (".pdf", ".html"):
+        return "pdf" if suffix == ".pdf" else "html"
+    raise InvalidInput(f"--out {out}: name a .pdf or a .html file")
+
+
+def subject_report(
+    store: Store,
+    subject_id: str,
+    at: dt.date | None = None,
+    actor: audit.Actor | None = None,
+    purpose: str | None = None,
+) -> SubjectReport:
+    """Everything held on one resident at ``at`` (default today); the read is audited as subject.report."""
+    sid, at = check_subject(subject_id), at or today()
+    actor = actor or audit.cli_actor()
+    explanation = scores.explain(store, sid, at, actor=actor, purpose=purpose, action=ACTION)
+    catalog, history = _history(store, sid)
+    found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ACCESS_ENTRIES)
+    _, cases = listings.cases_of(store, sid, at)
+    sent = [_notice(n) for n in notices.subject_notices(store, sid)]
+    access = [
+        AccessEntry(**{k: r[k] for k in ACCESS_KEYS})
+        for r in audit.entries(store, sid, limit=MAX_ACCESS_ENTRIES)
+    ]
+    s = explanation.score
+    return SubjectReport(
+        subject_id=sid,
+        at=s.at,
+        generated_at=now().isoformat(timespec="seconds"),
+        scheme=catalog.scheme.name,
+        catalog_version=s.catalog_version,
+        base=s.base,
+        score=s.score,
+        defaulter=s.defaulter,
+        records=_records(explanation.items, history, catalog),
+        objections=found_objections,
+        notices=sent,
+        listings=cases,
+        access_log=access,
+    )
+
+
+def _history(store: Store, sid: str) -> tuple[Catalog, dict[tuple[str, str], list[RecordVersion]]]:
+    """Every stored version of the resident's records, by (department, source_id), oldest first."""
+    r, s = schema.records, schema.submissions
+    stmt = (
+        select(
+            r.c.department,
+            r.c.source_id,
+            r.c.version,
+            r.c.is_current,
+            r.c.metric,
+            r.c.occurred_at,
+            r.c.fields,
+            r.c.retracted_at,
+            r.c.rule_id,
+            s.c.received_at,
+            s.c.origin,
+        )
+        .select_from(r.outerjoin(s, r.c.submission_id == s.c.id))
+        .where(r.c.subject_id == sid)
+        .order_by(r.c.department, r.c.source_id, r.c.version)
+    )
+    with store.begin() as conn:
+        catalog = active_catalog(conn).catalog
+        rows = conn.execute(stmt).all()
+    found: dict[tuple[str, str], list[RecordVersion]] = {}
+    for row in rows:
+        rule = catalog.rule_by_id.get(row.rule_id) if row.rule_id else None
+        found.setdefault((row.department, row.source_id), []).append(
+            RecordVersion(
+                version=int(row.version),
+                current=bool(row.is_current),
+                metric=row.metric,
+                occurred_at=str(as_date(row.occurred_at)),
+                fields=json.loads(row.fields),
+                submitted_at=_stamp(row.received_at),
+                submission=row.origin,
+                retracted_at=_stamp(row.retracted_at),
+                rule_id=row.rule_id,
+                rule_legal_basis=rule.legal_basis if rule else None,
+            )
+        )
+    return catalog, found
+
+
+def _stamp(value: Any) -> str | None:
+    """A stored timestamp as ``YYYY-MM-DD HH:MM:SS`` (SQLite gives text, PostgreSQL a datetime)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(dt.UTC) if value.tzinfo else value
+        return str(value.strftime("%Y-%m-%d %H:%M:%S"))
+    return str(value)[:19]
+
+
+def _records(
+    items: list[ExplanationItem], history: dict[tuple[str, str], list[RecordVersion]], catalog: Catalog
+) -> list[ReportRecord]:
+    """Current versions (from the explanation) joined with their history, by date then key."""
+    out: list[ReportRecord] = []
+    by_key = {(i.department, i.source_id): i for i in items}
+    for key in sorted(set(by_key) | set(history)):
+        item, versions = by_key.get(key), history.get(key, [])
+        if item is not None:
+            out.append(
+                ReportRecord(
+                    department=item.department,
+                    department_name=item.department_name,
+                    department_legal_basis=item.department_legal_basis,
+                    source_id=item.source_id,
+                    metric=item.metric,
+                    metric_name=item.metric_name,
+                    retracted=item.status == "retracted",
+                    current=item,
+                    versions=versions,
+                )
+            )
+            continue
+        last = versions[-1]  # every version moved to another resident by a correction: history only
+        metric_code = last.metric
+        dept = catalog.department_by_code.get(key[0])
+        metric = catalog.metric_by_code.get(metric_code)
+        out.append(
+            ReportRecord(
+                department=key[0],
+                department_name=dept.name if dept else key[0],
+                department_legal_basis=dept.legal_basis if dept else "",
+                source_id=key[1],
+                metric=metric_code,
+                metric_name=metric.name if metric else metric_code,
+                retracted=last.retracted_at is not None,
+                current=None,
+                versions=versions,
+            )
+        )
+    out.sort(key=lambda r: (r.current.occurred_at if r.current else r.versions[-1].occurred_at, r.department))
+    return out
+
+
+def _notice(row: dict[str, Any]) -> NoticeSent:
+    return NoticeSent(
+        id=int(row["id"]),
+        kind=row["kind"],
+        created_at=row["created_at"],
+        effective_on=row["effective_on"],
+        department=row["department"],
+        source_id=row["source_id"],
+        title=row["title"],
+        body=row["body"],
+        deliveries=[Delivery(**d) for d in row["deliveries"]],
+    )
