@@ -41,16 +41,34 @@ def _ingest(store: Store, tmp_path: Path, dept: str, name: str, rows: list[dict[
 
 
 def offence(sid: str, n: int, when: str, fine: int = 200) -> dict[str, Any]:
-    return record(f"t{n}", sid, "traffic_offence", when, offence="fail_to_yield", fine=fine, paid=True, when_paid=when)
+    return record(
+        f"t{n}", sid, "traffic_offence", when, offence="fail_to_yield", fine=fine, paid=True, when_paid=when
+    )
 
 
 @pytest.fixture
 def resident(store: Store, tmp_path: Path, mini_catalog_text: str, monkeypatch: pytest.MonkeyPatch) -> Store:
     catalogs.load_catalog(store, mini_catalog_text)
-    volunteer = record("v1", A, "volunteer_service", "2026-03-01", hours=12, organisation=f"苏州红十字会 {HOSTILE}")
-    _ingest(store, tmp_path, "CIVIL", "civil.jsonl", [volunteer, record("v2", B, "volunteer_service", "2026-03-01", hours=2, organisation="x")])
-    _ingest(store, tmp_path, "TRAFFIC", "traffic-1.jsonl", [offence(A, 1, "2026-01-05"), offence(A, 2, "2026-02-05")])
-    _ingest(store, tmp_path, "TRAFFIC", "traffic-2.jsonl", [offence(A, 1, "2026-01-05", fine=150)])  # correction
+    volunteer = record(
+        "v1", A, "volunteer_service", "2026-03-01", hours=12, organisation=f"苏州红十字会 {HOSTILE}"
+    )
+    _ingest(
+        store,
+        tmp_path,
+        "CIVIL",
+        "civil.jsonl",
+        [volunteer, record("v2", B, "volunteer_service", "2026-03-01", hours=2, organisation="x")],
+    )
+    _ingest(
+        store,
+        tmp_path,
+        "TRAFFIC",
+        "traffic-1.jsonl",
+        [offence(A, 1, "2026-01-05"), offence(A, 2, "2026-02-05")],
+    )
+    _ingest(
+        store, tmp_path, "TRAFFIC", "traffic-2.jsonl", [offence(A, 1, "2026-01-05", fine=150)]
+    )  # correction
     ingest.retract(store, "TRAFFIC", "t2", actor=ADMIN)
     loans = [
         record("l1", A, "loan_default", "2026-01-10", case_id="C-77", action="list", amount=5000.0),
@@ -72,11 +90,23 @@ def test_the_json_report_holds_everything(resident: Store) -> None:
     assert (r["subject_id"], r["at"], r["scheme"]) == (A, AT, "Mini scheme")
     assert (r["score"], r["defaulter"]) == (scores.subject_score(resident, A).score, False)
     by_key = {(x["department"], x["source_id"]): x for x in r["records"]}
-    assert set(by_key) == {("CIVIL", "v1"), ("TRAFFIC", "t1"), ("TRAFFIC", "t2"), ("BANK", "l1"), ("BANK", "l2")}
+    assert set(by_key) == {
+        ("CIVIL", "v1"),
+        ("TRAFFIC", "t1"),
+        ("TRAFFIC", "t2"),
+        ("BANK", "l1"),
+        ("BANK", "l2"),
+    }
     t1 = by_key[("TRAFFIC", "t1")]
-    assert [(v["version"], v["current"], v["fields"]["fine"]) for v in t1["versions"]] == [(1, False, 200), (2, True, 150)]
+    assert [(v["version"], v["current"], v["fields"]["fine"]) for v in t1["versions"]] == [
+        (1, False, 200),
+        (2, True, 150),
+    ]
     assert all(v["submitted_at"] and v["submission"] for v in t1["versions"])
-    assert t1["current"]["rule_id"] == "TRF-YIELD" and t1["current"]["rule_legal_basis"] == "Road Traffic Safety Law Art. 47"
+    assert (
+        t1["current"]["rule_id"] == "TRF-YIELD"
+        and t1["current"]["rule_legal_basis"] == "Road Traffic Safety Law Art. 47"
+    )
     assert t1["department_legal_basis"] == "Road Traffic Safety Law, Art. 2"
     assert by_key[("TRAFFIC", "t2")]["retracted"] and by_key[("TRAFFIC", "t2")]["versions"][0]["retracted_at"]
     assert not t1["retracted"]
@@ -90,8 +120,16 @@ def test_the_json_report_holds_everything(resident: Store) -> None:
     # objection decided: who, when, why
     [o] = r["objections"]
     assert (o["state"], o["filed_by"], o["filed_on"], o["decided_by"], o["decided_on"]) == (
-        "upheld", "resident-a", "2026-04-01", "reviewer-1", "2026-04-10")
-    assert o["reason"] == "The fine was paid on the spot" and o["decision_reason"] == "Camera footage shows the offence"
+        "upheld",
+        "resident-a",
+        "2026-04-01",
+        "reviewer-1",
+        "2026-04-10",
+    )
+    assert (
+        o["reason"] == "The fine was paid on the spot"
+        and o["decision_reason"] == "Camera footage shows the offence"
+    )
     # notices: the penalty (for each version that penalised), the listing, the repair, the decision
     kinds = [n["kind"] for n in r["notices"]]
     assert {"penalty", "listing", "repair", "decision"} <= set(kinds)
@@ -99,14 +137,22 @@ def test_the_json_report_holds_everything(resident: Store) -> None:
     assert all(d["status"] for n in r["notices"] for d in n["deliveries"])
     # the listing, resolved
     [case] = r["listings"]
-    assert (case["case_id"], case["listed_on"], case["resolved_on"], case["open"]) == ("C-77", "2026-01-10", "2026-03-01", False)
+    assert (case["case_id"], case["listed_on"], case["resolved_on"], case["open"]) == (
+        "C-77",
+        "2026-01-10",
+        "2026-03-01",
+        False,
+    )
     # who read the data, this report included (newest first)
     log = r["access_log"]
     assert log[0]["action"] == "subject.report" and log[0]["account"] == "test-admin"
     assert log[0]["purpose"] == "copy for the resident"
-    assert {"account": "desk-1", "role": "service_desk", "action": "subject.score", "purpose": "counter enquiry 42"}.items() <= next(
-        e for e in log if e["account"] == "desk-1"
-    ).items()
+    assert {
+        "account": "desk-1",
+        "role": "service_desk",
+        "action": "subject.score",
+        "purpose": "counter enquiry 42",
+    }.items() <= next(e for e in log if e["account"] == "desk-1").items()
     assert not any(e["action"] == "subject.explain" for e in log)  # one read, logged once
     assert all(set(e) == {"at", "account", "role", "action", "purpose", "outcome"} for e in log)
 
@@ -131,7 +177,14 @@ def test_html_escapes_department_fields(resident: Store) -> None:
     assert HOSTILE not in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "苏州红十字会" in page
-    for text in (A, "TRF-YIELD", "Road Traffic Safety Law Art. 47", "C-77", "counter enquiry 42", "Camera footage"):
+    for text in (
+        A,
+        "TRF-YIELD",
+        "Road Traffic Safety Law Art. 47",
+        "C-77",
+        "counter enquiry 42",
+        "Camera footage",
+    ):
         assert text in page
 
 
@@ -143,7 +196,14 @@ def test_pdf_opens_and_reads(resident: Store) -> None:
     data = report_pdf.render(reports.subject_report(resident, A, actor=ADMIN))
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
-    for expected in (A, "TRF-YIELD", "Road Traffic Safety Law Art. 47", "C-77", "Mini scheme"):
+    for expected in (
+        A,
+        "TRF-YIELD",
+        "Road Traffic Safety Law Art. 47",
+        "C-77",
+        "Mini scheme",
+        "苏州红十字会",
+    ):
         assert expected in text, expected
 
 
@@ -240,3 +300,16 @@ def test_reading_the_report_is_in_the_access_log(http) -> None:
     reads = [(e["account"], e["action"], e["outcome"]) for e in log if e["action"] == "subject.report"]
     assert ("a", "subject.report", "ok") in reads
     assert ("b", "subject.report", "refused") in reads
+
+
+def test_pdf_without_an_embeddable_cjk_font_uses_the_cid_font(
+    resident: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("GUIHUA_PDF_CJK_FONT", str(tmp_path / "no-such-font.ttf"))
+    report_pdf.cjk_font.cache_clear()
+    try:
+        data = report_pdf.render(reports.subject_report(resident, A, actor=ADMIN))
+        assert report_pdf.cjk_font() == report_pdf.CID_FONT
+    finally:
+        report_pdf.cjk_font.cache_clear()
+    assert b"STSong-Light" in data and A in pdf_text(data)

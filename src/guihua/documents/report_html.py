@@ -33,6 +33,7 @@ def _template() -> Template:
         caps_text=report_text.caps_text,
         deliveries_text=report_text.deliveries_text,
         points_text=report_text.points_text,
+        stamp_text=report_text.stamp_text,
     )
     return env.get_template(TEMPLATE)
 

@@ -4,16 +4,25 @@ Sections with headings, tables whose header row repeats when they split across p
 every page a header (scheme, resident, date of the report) and a footer "page N of M".
 
 Names, fields and reasons may be Chinese. The standard PDF fonts have no CJK glyphs, so runs of
-CJK characters are set in reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1). It is not
-embedded: the viewer supplies the glyphs (Acrobat's Asian font pack; poppler maps it to any
-installed Chinese font, e.g. Droid Sans Fallback or Noto CJK). Latin text stays in Helvetica, so
-ids, rule ids and legal bases remain extractable as plain text.
+CJK characters get a CJK font; Latin text stays in Helvetica, so ids, rule ids and legal bases
+stay extractable as plain text. The CJK font is, first found:
+
+1. a TrueType font named by ``GUIHUA_PDF_CJK_FONT`` (a .ttf, or a .ttc with TrueType outlines),
+   or one of the usual system ones (Droid Sans Fallback, WenQuanYi, AR PL, SimSun/SimHei):
+   embedded as a subset, so every viewer shows the characters;
+2. else reportlab's built-in CID font ``STSong-Light`` (Adobe-GB1), which is *not* embedded: the
+   text is right (copy, search, extraction) but the viewer must supply the glyphs. Acrobat does
+   (Asian font pack); poppler (pdftoppm, evince) showed empty boxes in our trial even with a
+   Chinese font installed. Hence the embedded font when one is available.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from reportlab.lib import colors
@@ -23,6 +32,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.pdfmetrics import registerFontFamily
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -39,8 +50,40 @@ from reportlab.platypus import (
 from guihua.documents import report_text as words
 from guihua.usecases.reports import SubjectReport
 
-CJK_FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+CID_FONT = "STSong-Light"
+EMBEDDED_FONT = "GuihuaCJK"
+FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/droid/DroidSansFallback.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/usr/share/fonts/truetype/arphic/ukai.ttc",
+    "C:/Windows/Fonts/simsun.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+)
+
+
+@cache
+def cjk_font() -> str:
+    """The font for CJK runs: an embeddable TrueType font if one is found, else the CID font."""
+    chosen = os.environ.get("GUIHUA_PDF_CJK_FONT")
+    for path in (chosen,) if chosen else FONT_CANDIDATES:
+        if path and Path(path).is_file():
+            try:
+                pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+            except Exception:  # a CFF-outline or damaged font: reportlab cannot embed it, try the next
+                continue
+            return _as_family(EMBEDDED_FONT)
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return _as_family(CID_FONT)
+
+
+def _as_family(name: str) -> str:
+    """Bold and italic CJK (inside a bold title) fall back to the one face instead of failing."""
+    registerFontFamily(name, normal=name, bold=name, italic=name, boldItalic=name)
+    return name
+
 
 NAVY = colors.HexColor("#1f3a5f")
 GOLD = colors.HexColor("#b8860b")
@@ -73,7 +116,7 @@ def _esc(text: str) -> str:
 
 def markup(text: object) -> str:
     """Paragraph markup for any text: escaped (department data is never markup), CJK in the CID font."""
-    return _CJK.sub(rf'<font name="{CJK_FONT}">\1</font>', _esc(str(text)))
+    return _CJK.sub(rf'<font name="{cjk_font()}">\1</font>', _esc(str(text)))
 
 
 def _p(text: object, style: ParagraphStyle = _CELL) -> Paragraph:
@@ -127,7 +170,7 @@ def _draw_mixed(canvas: Canvas, x: float, y: float, text: str, font: str, size: 
     for part in _CJK.split(text):
         if not part:
             continue
-        face = CJK_FONT if _CJK.fullmatch(part) else font
+        face = cjk_font() if _CJK.fullmatch(part) else font
         canvas.setFont(face, size)
         canvas.drawString(x, y, part)
         x += pdfmetrics.stringWidth(part, face, size)
@@ -140,7 +183,7 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type 
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, Any]] = []
 
-    def showPage(self) -> None:  # noqa: N802 (reportlab's name)
+    def showPage(self) -> None:  # reportlab calls it by this name
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -164,7 +207,7 @@ def _story(r: SubjectReport) -> list[Flowable]:
         Paragraph(markup(words.TITLE), _H1),
         Spacer(1, 2 * mm),
         _p(
-            f"Resident {r.subject_id}  ·  report date {r.at}  ·  made {r.generated_at}  ·  "
+            f"Resident {r.subject_id}  ·  report date {r.at}  ·  made {words.stamp_text(r.generated_at)}  ·  "
             f"catalog version {r.catalog_version if r.catalog_version is not None else 'default'}",
             _BODY,
         ),
@@ -205,7 +248,9 @@ def _section(title: str, empty: str | None, table: Table | None, note: str | Non
     return [KeepTogether(head), table]
 
 
-def _table(header: list[str], rows: list[list[Any]], widths: list[float], struck: list[int] | None = None) -> Table | None:
+def _table(
+    header: list[str], rows: list[list[Any]], widths: list[float], struck: list[int] | None = None
+) -> Table | None:
     """A grid whose header repeats on each page it spans; ``widths`` are fractions of the page."""
     if not rows:
         return None
@@ -244,12 +289,15 @@ def _summary(r: SubjectReport) -> Table:
         [_p("Records held", _HEAD), _p(f"{len(r.records)} ({versions} stored versions)", _BODY)],
     ]
     table = Table(rows, colWidths=[0.2 * WIDTH, 0.5 * WIDTH], hAlign="LEFT")
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, GRID), ("BACKGROUND", (0, 0), (0, -1), HEAD_BG)]))
+    table.setStyle(
+        TableStyle([("GRID", (0, 0), (-1, -1), 0.4, GRID), ("BACKGROUND", (0, 0), (0, -1), HEAD_BG)])
+    )
     return table
 
 
 def _records(r: SubjectReport) -> Table | None:
-    rows, struck = [], []
+    rows: list[list[Any]] = []
+    struck: list[int] = []
     for rec in r.records:
         c = rec.current
         latest = rec.versions[-1] if rec.versions else None
@@ -271,7 +319,17 @@ def _records(r: SubjectReport) -> Table | None:
                 _lines(basis),
             ]
         )
-    header = ["Department", "Record", "Metric", "Occurred", "Fields", "Rule", "Points", "Status", "Legal basis"]
+    header = [
+        "Department",
+        "Record",
+        "Metric",
+        "Occurred",
+        "Fields",
+        "Rule",
+        "Points",
+        "Status",
+        "Legal basis",
+    ]
     return _table(header, rows, [0.12, 0.08, 0.1, 0.07, 0.2, 0.07, 0.05, 0.11, 0.2], struck)
 
 
@@ -286,7 +344,8 @@ def _lines(text: str) -> Paragraph:
 
 
 def _history(r: SubjectReport) -> Table | None:
-    rows, struck = [], []
+    rows: list[list[Any]] = []
+    struck: list[int] = []
     for rec in r.records:
         for v in rec.versions:
             if v.retracted_at:
@@ -307,7 +366,17 @@ def _history(r: SubjectReport) -> Table | None:
                     state,
                 ]
             )
-    header = ["Dept.", "Record", "Version", "Occurred", "Fields", "Received (UTC)", "Submission", "Rule when stored", "State"]
+    header = [
+        "Dept.",
+        "Record",
+        "Version",
+        "Occurred",
+        "Fields",
+        "Received (UTC)",
+        "Submission",
+        "Rule when stored",
+        "State",
+    ]
     return _table(header, rows, [0.07, 0.08, 0.05, 0.07, 0.25, 0.1, 0.17, 0.08, 0.13], struck)
 
 
@@ -326,7 +395,17 @@ def _adjustments(r: SubjectReport) -> Table | None:
         ]
         for a in r.adjustments
     ]
-    header = ["Record", "Rule", "Points", "Category", "Start", "End", f"Active on {r.at}", "Cap that bit", "Legal basis"]
+    header = [
+        "Record",
+        "Rule",
+        "Points",
+        "Category",
+        "Start",
+        "End",
+        f"Active on {r.at}",
+        "Cap that bit",
+        "Legal basis",
+    ]
     return _table(header, rows, [0.12, 0.09, 0.06, 0.1, 0.08, 0.08, 0.11, 0.1, 0.26])
 
 
@@ -344,7 +423,16 @@ def _listings(r: SubjectReport) -> Table | None:
         ]
         for c in r.listings
     ]
-    header = ["Case", "Department", "Metric", "Listed since", "Resolved", f"Open on {r.at}", "Rule", "Legal basis"]
+    header = [
+        "Case",
+        "Department",
+        "Metric",
+        "Listed since",
+        "Resolved",
+        f"Open on {r.at}",
+        "Rule",
+        "Legal basis",
+    ]
     return _table(header, rows, [0.1, 0.16, 0.1, 0.09, 0.09, 0.08, 0.1, 0.28])
 
 

@@ -64,3 +64,8 @@ def deliveries_text(deliveries: list[Delivery]) -> str:
 
 def points_text(points: int) -> str:
     return f"{points:+d}" if points else "0"
+
+
+def stamp_text(iso: str) -> str:
+    """An ISO timestamp (UTC) as ``YYYY-MM-DD HH:MM:SS UTC``."""
+    return iso[:19].replace("T", " ") + " UTC"

@@ -37,7 +37,9 @@ _CONTENT: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/subjects/{subject_id}/report", tags=["residents"], response_class=JSONResponse, responses=_CONTENT)
+@router.get(
+    "/subjects/{subject_id}/report", tags=["residents"], response_class=JSONResponse, responses=_CONTENT
+)
 def subject_report(
     request: Request,
     subject_id: str,
