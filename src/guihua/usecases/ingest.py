@@ -8,7 +8,8 @@ Idempotency (spec section 3) makes re-sending a file safe.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from guihua.engine.match import MATCH_COLUMNS
 from guihua.engine.runner import BatchMatcher
 from guihua.ingest.keys import SeenKeys
 from guihua.ingest.readers import LINE, RawChunk, estimated_rows, read_chunks
-from guihua.ingest.validate import ChunkValidator
+from guihua.ingest.validate import ChunkValidator, Validated
 from guihua.kit.clock import now, today
 from guihua.store import records, schema
 from guihua.store.database import Store, bulk_insert
@@ -122,8 +123,8 @@ def ingest_in(
     )
     try:
         with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
-            for chunk in chunks:
-                step.run(chunk)
+            for chunk, checked in _validated_ahead(chunks, step.validator):
+                step.run(checked)
                 if on_progress:
                     on_progress(chunk.table.num_rows + len(chunk.unreadable))
             notices.create_for_records(conn, received, result.submission_id)  # before the deferred indexes
@@ -182,6 +183,29 @@ def _open_submission(
     return int(key[0])
 
 
+def _validated_ahead(
+    chunks: Iterable[RawChunk], validator: ChunkValidator
+) -> Iterator[tuple[RawChunk, Validated]]:
+    """Each chunk with its validation; the next chunk is read and validated in a worker thread.
+
+    Reading and validating (Arrow, Polars, NumPy) and storing (SQLite steps)
+    release the GIL, so one chunk is checked while the one before is stored.
+    Only the worker touches the reader, only the caller the store; one chunk
+    ahead keeps memory bounded. A reader's error reaches the caller in order.
+    """
+    source = iter(chunks)
+
+    def next_checked() -> tuple[RawChunk, Validated] | None:
+        chunk = next(source, None)
+        return None if chunk is None else (chunk, validator.validate(chunk))
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guihua-validate") as pool:
+        ahead = pool.submit(next_checked)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next_checked)
+            yield item
+
+
 @dataclass
 class _Step:
     conn: Connection
@@ -191,8 +215,7 @@ class _Step:
     received: dt.datetime
     seen: SeenKeys | None  # None: every key is looked up in the store
 
-    def run(self, chunk: RawChunk) -> None:
-        checked = self.validator.validate(chunk)
+    def run(self, checked: Validated) -> None:
         self._quarantine(checked.rejects)
         if checked.valid.height:
             self._store(checked.valid)
