@@ -54,6 +54,8 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/objections", {"reviewer": 200, "auditor": 200, "admin": 200, "department": 200}),
     ("POST", "/api/v1/objections/999/decision", {"reviewer": 404}),
     ("GET", f"/api/v1/subjects/{A}/notices", READ_A),
+    ("GET", f"/api/v1/subjects/{A}/report?format=html", READ_A),
+    ("GET", f"/api/v1/subjects/{B}/report?purpose=counter", {**READ_A_PURPOSE, "resident": 403}),
     ("GET", "/api/v1/certificates/ABCD-EFGH-JKMN", {r or "none": 404 for r in ROLES}),  # public: unknown code
     ("GET", "/api/v1/defaulters", {"admin": 200, "reviewer": 200, "auditor": 200, "service_desk": 200}),
 ]

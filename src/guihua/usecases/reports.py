@@ -41,8 +41,9 @@ from guihua.usecases.subjects import check_subject
 Format = Literal["json", "html", "pdf"]
 FORMATS: tuple[Format, ...] = ("json", "html", "pdf")
 ACTION = "subject.report"
-# The access log is listed in full; this bound only keeps a runaway log from exhausting memory.
-MAX_ACCESS_ENTRIES = 100_000
+# Objections and the access log are listed in full; this bound only keeps a runaway log from
+# exhausting memory (the use cases it calls take a limit).
+MAX_ROWS = 100_000
 ACCESS_KEYS = ("at", "account", "role", "action", "purpose", "outcome")  # as GET .../access-log shows
 
 
@@ -180,12 +181,11 @@ def subject_report(
     actor = actor or audit.cli_actor()
     explanation = scores.explain(store, sid, at, actor=actor, purpose=purpose, action=ACTION)
     catalog, history = _history(store, sid)
-    found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ACCESS_ENTRIES)
+    found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ROWS)
     _, cases = listings.cases_of(store, sid, at)
     sent = [_notice(n) for n in notices.subject_notices(store, sid)]
     access = [
-        AccessEntry(**{k: r[k] for k in ACCESS_KEYS})
-        for r in audit.entries(store, sid, limit=MAX_ACCESS_ENTRIES)
+        AccessEntry(**{k: r[k] for k in ACCESS_KEYS}) for r in audit.entries(store, sid, limit=MAX_ROWS)
     ]
     s = explanation.score
     return SubjectReport(
