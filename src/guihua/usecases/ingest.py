@@ -8,8 +8,9 @@ Idempotency (spec section 3) makes re-sending a file safe.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,10 +124,11 @@ def ingest_in(
     )
     try:
         with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
-            for chunk, checked in _validated_ahead(chunks, step.validator):
-                step.run(checked)
-                if on_progress:
-                    on_progress(chunk.table.num_rows + len(chunk.unreadable))
+            with closing(_checked_ahead(chunks, step.check)) as checked_chunks:
+                for chunk, checked in checked_chunks:
+                    step.run(checked)
+                    if on_progress:
+                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
             notices.create_for_records(conn, received, result.submission_id)  # before the deferred indexes
     finally:
         step.matcher.close()
@@ -183,21 +185,23 @@ def _open_submission(
     return int(key[0])
 
 
-def _validated_ahead(
-    chunks: Iterable[RawChunk], validator: ChunkValidator
-) -> Iterator[tuple[RawChunk, Validated]]:
-    """Each chunk with its validation; the next chunk is read and validated in a worker thread.
+def _checked_ahead(
+    chunks: Iterable[RawChunk], check: Callable[[RawChunk], Validated]
+) -> Generator[tuple[RawChunk, Validated], None, None]:
+    """Each chunk with its check; the next chunk is read and checked in a worker thread.
 
-    Reading and validating (Arrow, Polars, NumPy) and storing (SQLite steps)
-    release the GIL, so one chunk is checked while the one before is stored.
-    Only the worker touches the reader, only the caller the store; one chunk
-    ahead keeps memory bounded. A reader's error reaches the caller in order.
+    Reading, validating and matching (Arrow, Polars, NumPy, DuckDB) and storing
+    (SQLite steps) release the GIL, so one chunk is checked while the one
+    before is stored. Only the worker touches the reader and the matcher, only
+    the caller the store; one chunk ahead keeps memory bounded. A reader's
+    error reaches the caller in order. Closing the generator waits for the
+    worker.
     """
     source = iter(chunks)
 
     def next_checked() -> tuple[RawChunk, Validated] | None:
         chunk = next(source, None)
-        return None if chunk is None else (chunk, validator.validate(chunk))
+        return None if chunk is None else (chunk, check(chunk))
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guihua-validate") as pool:
         ahead = pool.submit(next_checked)
@@ -214,6 +218,17 @@ class _Step:
     result: IngestResult
     received: dt.datetime
     seen: SeenKeys | None  # None: every key is looked up in the store
+
+    def check(self, chunk: RawChunk) -> Validated:
+        """Validate a chunk and match its valid rows: what needs no store (runs in the worker).
+
+        Matching depends only on a row and the catalog, so rows that turn out
+        to be duplicates are matched too and dropped later.
+        """
+        checked = self.validator.validate(chunk)
+        if not checked.valid.height:
+            return checked
+        return Validated(checked.valid.hstack(self._match(checked.valid)), checked.rejects)
 
     def run(self, checked: Validated) -> None:
         self._quarantine(checked.rejects)
@@ -268,28 +283,27 @@ class _Step:
             "is_current",
             *CONTENT,
             pl.col(LINE).alias("line"),
-            "case_id",
-            "action",
-        ).hstack(self._match(new))
+            *schema.DERIVED_COLUMNS,
+        )
         constants: dict[str, str | int] = {
             "department": self.result.department,
             "submission_id": self.result.submission_id,
         }
         bulk_insert(self.conn, "records", rows, constants, grouped=_FEW_VALUES)
 
-    def _match(self, new: pl.DataFrame) -> pl.DataFrame:
-        """The match columns for ``new``'s rows, in its order.
+    def _match(self, valid: pl.DataFrame) -> pl.DataFrame:
+        """The match columns for ``valid``'s rows, in its order.
 
         Only what rules read (metric, date, typed fields) travels to DuckDB and
         only the match columns come back: the record's text columns would be
         copied twice for nothing.
         """
-        needed = new.select(LINE, "metric", "occurred_at", *self.validator.field_columns.values())
+        needed = valid.select(LINE, "metric", "occurred_at", *self.validator.field_columns.values())
         out = pl.from_arrow(self.matcher.match(needed.to_arrow()))
         assert isinstance(out, pl.DataFrame)
         derived = out.select(LINE, *MATCH_COLUMNS)
-        if not derived.get_column(LINE).equals(new.get_column(LINE)):  # DuckDB keeps the order; be sure
-            derived = new.select(LINE).join(derived, on=LINE, how="left", maintain_order="left")
+        if not derived.get_column(LINE).equals(valid.get_column(LINE)):  # DuckDB keeps the order; be sure
+            derived = valid.select(LINE).join(derived, on=LINE, how="left", maintain_order="left")
         # all-NULL columns may come back typed as floats
         return derived.drop(LINE).with_columns(pl.col("points", "start_year").cast(pl.Int32))
 
