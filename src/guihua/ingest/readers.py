@@ -26,6 +26,7 @@ from guihua.core.errors import GuihuaError
 BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
 LINE = "__line"  # internal column: the row's line number in the file
 CHUNK_ROWS = 65_536
+FIRST_CHUNK_ROWS = 8_192
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
@@ -77,7 +78,26 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[RawChunk]:
     if not path.is_file():
         raise GuihuaError(f"cannot read {path}: no such file")
     readers = {"csv": _csv_chunks, "jsonl": _jsonl_chunks, "parquet": _parquet_chunks}
-    return readers[file_format(path)](path, chunk_rows)
+    return _small_first(readers[file_format(path)](path, chunk_rows), min(FIRST_CHUNK_ROWS, chunk_rows))
+
+
+def _small_first(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
+    """The first chunk cut to ``rows`` rows (the rest of it follows as the second).
+
+    Ingestion checks the next chunk while it stores the current one; a small
+    first chunk lets storing start sooner. What is stored does not depend on
+    where chunks begin.
+    """
+    first = next(chunks, None)
+    if first is None:
+        return
+    if first.table.num_rows <= rows:
+        yield first
+    else:
+        raw = first.raw_lines
+        yield RawChunk(first.table.slice(0, rows), first.unreadable, raw[:rows] if raw is not None else None)
+        yield RawChunk(first.table.slice(rows), [], raw[rows:] if raw is not None else None)
+    yield from chunks
 
 
 def _check_header(path: Path, names: list[str]) -> None:
