@@ -104,7 +104,11 @@ def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: st
     headers = {"Authorization": f"Bearer {tokens[role]}"} if role else {}
     body = next((b for suffix, b in BODIES.items() if path.endswith(suffix)), None)
     response = client.request(method, path, headers=headers, json=body if method == "POST" else None)
-    public = {"/api/v1/health": 200, "/api/v1/stats/distribution": 200, "/api/v1/certificates/ABCD-EFGH-JKMN": 404}
+    public = {
+        "/api/v1/health": 200,
+        "/api/v1/stats/distribution": 200,
+        "/api/v1/certificates/ABCD-EFGH-JKMN": 404,
+    }
     if path in public:
         expected = public[path]
     elif role is None or role == "revoked":

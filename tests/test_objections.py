@@ -28,7 +28,13 @@ REVIEWER = Actor("reviewer-1", "reviewer")
 
 @pytest.fixture
 def disputed(store: Store, tmp_path: Path, mini_catalog_text: str, monkeypatch: pytest.MonkeyPatch) -> Store:
-    load(store, mini_catalog_text, tmp_path, "TRAFFIC", [offence(1, A, "2026-01-05"), offence(2, B, "2026-01-05")])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "TRAFFIC",
+        [offence(1, A, "2026-01-05"), offence(2, B, "2026-01-05")],
+    )
     monkeypatch.setenv("GUIHUA_TODAY", FILED)
     o = objections.file(store, A, "TRAFFIC", "t1", "I was not driving that day", actor=RESIDENT)
     assert (o.id, o.state, o.filed_on, o.suspends_on) == (1, "open", FILED, "2026-03-03")
@@ -105,16 +111,18 @@ def test_revoked_after_suspension_never_counts_again(disputed, monkeypatch) -> N
 
 def test_corrected_is_a_new_version_that_replaces_the_old(disputed, monkeypatch) -> None:
     # speeding, unpaid: TRF-OTHER, -2 for 180 days from 2026-01-12
-    decide_on(
-        monkeypatch, disputed, "2026-02-20", "correct", changes={"offence": "speeding", "paid": False}
-    )
+    decide_on(monkeypatch, disputed, "2026-02-20", "correct", changes={"offence": "speeding", "paid": False})
     assert score_at(disputed, A, "2026-01-20") == (98, False)  # the new version, as for any correction
     assert score_at(disputed, A, "2026-03-05") == (98, False)  # decided in time: never suspended
     assert score_at(disputed, A, "2026-07-11") == (100, False)  # 180 days
     items = scores.explain(disputed, A, D("2026-03-05")).items
     assert [(i.version, i.rule_id, i.status) for i in items] == [(2, "TRF-OTHER", "counting")]
     [o] = objections.list_objections(disputed)
-    assert (o.state, o.decided_by, o.decision_reason) == ("corrected", "reviewer-1", "correct: reviewed the evidence")
+    assert (o.state, o.decided_by, o.decision_reason) == (
+        "corrected",
+        "reviewer-1",
+        "correct: reviewed the evidence",
+    )
 
 
 def test_correction_after_suspension_is_withheld_until_the_decision(disputed, monkeypatch) -> None:
@@ -123,7 +131,9 @@ def test_correction_after_suspension_is_withheld_until_the_decision(disputed, mo
     assert score_at(disputed, A, "2026-03-10") == (98, False)
 
 
-def test_objection_to_a_listing_suspends_the_defaulter_status(store, tmp_path, mini_catalog_text, monkeypatch):
+def test_objection_to_a_listing_suspends_the_defaulter_status(
+    store, tmp_path, mini_catalog_text, monkeypatch
+):
     load(store, mini_catalog_text, tmp_path, "BANK", [loan(1, A, "2026-01-01", "C1", "list")])
     monkeypatch.setenv("GUIHUA_TODAY", FILED)
     objections.file(store, A, "BANK", "l1", "the loan was repaid in 2025", actor=RESIDENT)

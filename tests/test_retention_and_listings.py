@@ -39,7 +39,13 @@ def test_defaulter_list_and_repair_notice(store: Store, tmp_path, mini_catalog_t
 
 
 def test_notices_are_never_made_twice(store: Store, tmp_path, mini_catalog_text) -> None:
-    load(store, mini_catalog_text, tmp_path, "TRAFFIC", [offence(1, A, "2026-01-05"), offence(2, B, "2026-01-05")])
+    load(
+        store,
+        mini_catalog_text,
+        tmp_path,
+        "TRAFFIC",
+        [offence(1, A, "2026-01-05"), offence(2, B, "2026-01-05")],
+    )
     path = jsonl(tmp_path / "again.jsonl", [offence(1, A, "2026-01-05")])
     ingest.ingest_file(store, path, "TRAFFIC")  # duplicate: no new notice
     corrected = jsonl(tmp_path / "fix.jsonl", [offence(1, A, "2026-01-05", kind="speeding", paid=False)])
@@ -100,6 +106,8 @@ def test_purge_keeps_what_may_still_matter(store: Store, tmp_path, mini_catalog_
     assert details and all("record versions" in d and "C1" not in d for d in details)  # counts only
 
 
-@pytest.mark.parametrize(("day", "years", "expected"), [("2024-02-29", 5, "2019-02-28"), ("2026-06-30", 5, "2021-06-30")])
+@pytest.mark.parametrize(
+    ("day", "years", "expected"), [("2024-02-29", 5, "2019-02-28"), ("2026-06-30", 5, "2021-06-30")]
+)
 def test_years_before(day: str, years: int, expected: str) -> None:
     assert retention.years_before(D(day), years) == D(expected)

@@ -21,7 +21,9 @@ def _ended(records: ir.Table, cutoff: dt.date) -> ir.Table:
     """(department, source_id) of every key whose current version's effect ended before ``cutoff``."""
     current = records.filter(records.is_current)
     live = current.filter(current.retracted_at.isnull() & (current.action == "resolve"))
-    resolved = live.group_by(["subject_id", "metric", "case_id"]).aggregate(resolved_on=live.occurred_at.min())
+    resolved = live.group_by(["subject_id", "metric", "case_id"]).aggregate(
+        resolved_on=live.occurred_at.min()
+    )
     j = current.left_join(
         resolved,
         [
@@ -53,4 +55,6 @@ def purgeable(records: ir.Table, cutoff: dt.date) -> ir.Table:
 def held(records: ir.Table, cutoff: dt.date) -> ir.Table:
     """Keys that would go but for an undecided objection (reported, never deleted)."""
     done, objected = _ended(records, cutoff), _open_objections()
-    return done.semi_join(objected, [done.department == objected.department, done.source_id == objected.source_id])
+    return done.semi_join(
+        objected, [done.department == objected.department, done.source_id == objected.source_id]
+    )

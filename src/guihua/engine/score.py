@@ -111,7 +111,13 @@ def adjustments(records: ir.Table, at: dt.date) -> ir.Table:
     )
     resolved = ibis.cases((joined.action == "list", joined.resolved_at), else_=None)
     return joined.mutate(end_date=_least(joined.end_date, resolved)).drop(
-        "subject_id_right", "metric_right", "case_id_right", "listed_at", "resolved_at", "department_right", "rule_id_right"
+        "subject_id_right",
+        "metric_right",
+        "case_id_right",
+        "listed_at",
+        "resolved_at",
+        "department_right",
+        "rule_id_right",
     )
 
 

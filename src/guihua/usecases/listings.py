@@ -60,13 +60,17 @@ def _open_listings(records: ir.Table, catalog: Catalog, at: dt.date) -> ir.Table
     return engine.defaulters(records, at)
 
 
-def defaulter_list(store: Store, at: dt.date | None = None, actor: audit.Actor | None = None) -> list[Listing]:
+def defaulter_list(
+    store: Store, at: dt.date | None = None, actor: audit.Actor | None = None
+) -> list[Listing]:
     """Every open listing at ``at``: case, department, since when, and its legal basis."""
     at = at or today()
     with store.begin() as conn:
         catalog = active_catalog(conn).catalog
         rows = query_rows(conn, _open_listings, RECORDS, catalog, store.sql_dialect, at)
-    audit.record(store, actor or audit.cli_actor(), "defaulters.list", detail=f"{len(rows)} open listings at {at}")
+    audit.record(
+        store, actor or audit.cli_actor(), "defaulters.list", detail=f"{len(rows)} open listings at {at}"
+    )
     found = [_listing(r, catalog, at) for r in rows]
     return sorted(found, key=lambda x: (x.listed_on, x.subject_id, x.case_id))
 

@@ -126,7 +126,11 @@ def file(
         key = conn.execute(insert(o).values(**values)).inserted_primary_key
         assert key is not None
         audit.append(
-            conn, actor, "objection.file", subject_id=sid, detail=f"objection {key[0]}: {department} {source_id}"
+            conn,
+            actor,
+            "objection.file",
+            subject_id=sid,
+            detail=f"objection {key[0]}: {department} {source_id}",
         )
         row = conn.execute(select(o).where(o.c.id == key[0])).one()
     return _view(row, filed_on)
@@ -170,19 +174,30 @@ def decide(
         if row is None:
             raise NotFound(f"no objection {objection_id}")
         if row.decision is not None:
-            raise InvalidInput(f"objection {objection_id} was already decided on {row.decided_on} ({row.decision})")
+            raise InvalidInput(
+                f"objection {objection_id} was already decided on {row.decided_on} ({row.decision})"
+            )
         if decision == "correct":
             _correct(conn, row, changes or {}, occurred_at, actor, objection_id)
         outcome = DECISIONS[decision]
         conn.execute(
             update(o)
             .where(o.c.id == objection_id)
-            .values(decision=outcome, decided_on=decided_on, decided_at=when, decided_by=actor.account,
-                    decision_reason=why)
+            .values(
+                decision=outcome,
+                decided_on=decided_on,
+                decided_at=when,
+                decided_by=actor.account,
+                decision_reason=why,
+            )
         )
         notices.create_decision(conn, row, outcome, when, decided_on)
         audit.append(
-            conn, actor, f"objection.{decision}", subject_id=row.subject_id, detail=f"objection {objection_id}"
+            conn,
+            actor,
+            f"objection.{decision}",
+            subject_id=row.subject_id,
+            detail=f"objection {objection_id}",
         )
         row = conn.execute(select(o).where(o.c.id == objection_id)).one()
     return _view(row, decided_on)
@@ -201,7 +216,9 @@ def _correct(
         raise InvalidInput("a correction needs at least one changed field (--set NAME=VALUE) or a new date")
     r = schema.records
     current = conn.execute(
-        select(r).where(r.c.department == objection.department, r.c.source_id == objection.source_id, r.c.is_current)
+        select(r).where(
+            r.c.department == objection.department, r.c.source_id == objection.source_id, r.c.is_current
+        )
     ).one()
     row = {
         "source_id": current.source_id,
@@ -211,14 +228,22 @@ def _correct(
         "fields": {**json.loads(current.fields), **changes},
     }
     result = ingest.ingest_in(
-        conn, [object_chunk([row])], objection.department, f"objection {objection_id}", keep_outcomes=True,
+        conn,
+        [object_chunk([row])],
+        objection.department,
+        f"objection {objection_id}",
+        keep_outcomes=True,
         actor=actor,
     )
     outcome = (result.outcomes or [{}])[0]
     if outcome.get("outcome") == "rejected":
-        raise InvalidInput(f"the correction is not a valid record: {outcome.get('reason')}: {outcome.get('detail')}")
+        raise InvalidInput(
+            f"the correction is not a valid record: {outcome.get('reason')}: {outcome.get('detail')}"
+        )
     if outcome.get("outcome") == "duplicate":
-        raise InvalidInput("the correction equals the record as stored: uphold it instead, or change something")
+        raise InvalidInput(
+            "the correction equals the record as stored: uphold it instead, or change something"
+        )
 
 
 def list_objections(

@@ -58,7 +58,14 @@ def purge(store: Store, dry_run: bool = False, actor: audit.Actor | None = None)
             for table in ("notices", "objections", "records"):
                 conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_in(keys_sql)}{_only(table)}")
         result = PurgeResult(
-            str(cutoff), years, n_keys, counts["records"], counts["objections"], counts["notices"], n_held, dry_run
+            str(cutoff),
+            years,
+            n_keys,
+            counts["records"],
+            counts["objections"],
+            counts["notices"],
+            n_held,
+            dry_run,
         )
         detail = (
             f"{'dry run: ' if dry_run else ''}{n_keys} keys, {result.records} record versions, "

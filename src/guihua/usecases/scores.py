@@ -84,7 +84,9 @@ class ExplanationItem:
     start: str | None
     end: str | None
     active: bool
-    status: str  # counting | disputed | suspended | revoked | expired | pending | retracted | no_rule | protected
+    status: (
+        str  # counting | disputed | suspended | revoked | expired | pending | retracted | no_rule | protected
+    )
     caps_bit: list[str]
     rule_legal_basis: str | None
     department_legal_basis: str
