@@ -122,14 +122,16 @@ def ingest_in(
         received,
         _seen_keys(conn, department, size_hint),
     )
+    stored_before = records.table_size_hint(conn)  # ids of this submission's rows are all above it
     try:
-        with records.bulk_load(conn, enabled=size_hint > records.table_size_hint(conn)):
+        with records.bulk_load(conn, enabled=size_hint > stored_before):
             with closing(_checked_ahead(chunks, step.check)) as checked_chunks:
                 for chunk, checked in checked_chunks:
                     step.run(checked)
                     if on_progress:
                         on_progress(chunk.table.num_rows + len(chunk.unreadable))
-            notices.create_for_records(conn, received, result.submission_id)  # before the deferred indexes
+            # before the deferred indexes are built; the id range keeps it to this submission's rows
+            notices.create_for_records(conn, received, result.submission_id, after_id=stored_before)
     finally:
         step.matcher.close()
     counts = f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected"

@@ -53,12 +53,20 @@ ON CONFLICT (dedupe_key) DO NOTHING
 """
 
 
-def create_for_records(conn: Connection, created_at: dt.datetime, submission_id: int | None = None) -> None:
-    """Notices for the records of one submission, or (after re-matching) for every record."""
-    scope = "AND r.submission_id = :submission" if submission_id is not None else ""
+def create_for_records(
+    conn: Connection, created_at: dt.datetime, submission_id: int | None = None, after_id: int = 0
+) -> None:
+    """Notices for the records of one submission, or (after re-matching) for every record.
+
+    ``after_id``: every row of the submission has a larger id (the caller read the
+    largest id before storing), so the primary key finds them without scanning
+    the whole table (``submission_id`` has no index: it is only ever asked here).
+    """
+    scope = "AND r.submission_id = :submission AND r.id > :after" if submission_id is not None else ""
     params: dict[str, Any] = {"created_at": _timestamp(conn, created_at)}
     if submission_id is not None:
         params["submission"] = submission_id
+        params["after"] = after_id
     for sql in (_PENALTIES, _REPAIRS):
         conn.exec_driver_sql(_bind(sql.format(scope=scope), conn), params)
 
@@ -74,7 +82,7 @@ def _bind(sql: str, conn: Connection) -> str:
     """``:name`` placeholders for SQLite, ``%(name)s`` for psycopg."""
     if conn.dialect.name == "sqlite":
         return sql
-    for name in ("created_at", "submission"):
+    for name in ("created_at", "submission", "after"):
         sql = sql.replace(f":{name}", f"%({name})s")
     return sql
 
