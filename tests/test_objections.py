@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from guihua.core.errors import InvalidInput, NotFound
+from guihua.core.errors import Conflict, InvalidInput, NotFound
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import audit, objections, scores
@@ -149,7 +149,7 @@ def test_refusals(disputed: Store, monkeypatch: pytest.MonkeyPatch) -> None:
         objections.file(disputed, A, "TRAFFIC", "t2", "not mine")  # B's record
     with pytest.raises(NotFound, match="has no record"):
         objections.file(disputed, A, "TRAFFIC", "nope", "no such record")
-    with pytest.raises(InvalidInput, match="already open"):
+    with pytest.raises(Conflict, match="already open"):
         objections.file(disputed, A, "TRAFFIC", "t1", "again")
     with pytest.raises(InvalidInput, match="give a reason"):
         objections.file(disputed, B, "TRAFFIC", "t2", "   ")
@@ -171,9 +171,9 @@ def test_refusals(disputed: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     with disputed.begin() as conn:
         assert conn.execute(schema.records.select().where(schema.records.c.version > 1)).first() is None
     decide_on(monkeypatch, disputed, "2026-02-10", "uphold")
-    with pytest.raises(InvalidInput, match="already decided"):
+    with pytest.raises(Conflict, match="already decided"):
         objections.decide(disputed, 1, "revoke", "changed my mind", actor=REVIEWER)
-    with pytest.raises(InvalidInput, match="only a new version"):
+    with pytest.raises(Conflict, match="only a new version"):
         objections.file(disputed, A, "TRAFFIC", "t1", "once more")
 
 

@@ -25,6 +25,12 @@ class NotFound(GuihuaError):
     code = "not_found"
 
 
+class Conflict(GuihuaError):
+    """The request is well formed but the state forbids it now (an objection already decided)."""
+
+    code = "conflict"
+
+
 class CatalogRefused(GuihuaError):
     """A catalog failed validation; ``problems`` lists every finding."""
 

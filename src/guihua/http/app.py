@@ -33,7 +33,7 @@ class RecordsIn(BaseModel):
 
 def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
     app = FastAPI(
-        responses=problems.problem_responses(400, 401, 403, 404, 413, 422),
+        responses=problems.problem_responses(400, 401, 403, 404, 409, 413, 422),
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
         version="0.1.0",

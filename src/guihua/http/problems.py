@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guihua.core.errors import GuihuaError, InvalidInput, NotFound
+from guihua.core.errors import Conflict, GuihuaError, InvalidInput, NotFound
 
 PROBLEM = "application/problem+json"
 
@@ -59,7 +59,15 @@ async def on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_guihua_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GuihuaError)
-    status = 404 if isinstance(exc, NotFound) else 422 if isinstance(exc, InvalidInput) else 400
+    status = (
+        404
+        if isinstance(exc, NotFound)
+        else 409
+        if isinstance(exc, Conflict)
+        else 422
+        if isinstance(exc, InvalidInput)
+        else 400
+    )
     return problem_response(status, exc.code, exc.message, request.url.path)
 
 

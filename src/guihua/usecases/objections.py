@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from guihua.core.errors import InvalidInput, NotFound
+from guihua.core.errors import Conflict, InvalidInput, NotFound
 from guihua.ingest.readers import object_chunk
 from guihua.kit.clock import now, today
 from guihua.store import schema
@@ -144,9 +144,9 @@ def _refuse_second(conn: Connection, department: str, source_id: str, version: i
     ).all()
     for row in rows:
         if row.decision is None:
-            raise InvalidInput(f"objection {row.id} to this record is already open (filed {row.filed_on})")
+            raise Conflict(f"objection {row.id} to this record is already open (filed {row.filed_on})")
         if row.record_version == version:
-            raise InvalidInput(
+            raise Conflict(
                 f"objection {row.id} to this version of the record was decided on {row.decided_on} "
                 f"({row.decision}); only a new version of the record can be objected to again"
             )
@@ -174,7 +174,7 @@ def decide(
         if row is None:
             raise NotFound(f"no objection {objection_id}")
         if row.decision is not None:
-            raise InvalidInput(
+            raise Conflict(
                 f"objection {objection_id} was already decided on {row.decided_on} ({row.decision})"
             )
         if decision == "correct":
