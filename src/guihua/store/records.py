@@ -100,3 +100,11 @@ def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
         ix.create(conn)
     conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: enough for the planner
     conn.exec_driver_sql("ANALYZE")  # without statistics SQLite scans by index, 2x slower
+
+
+def is_current_key_clash(exc: BaseException) -> bool:
+    """A violation of the unique current-key index, whichever driver (or COPY) reported it."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return "ux_records_current_key" in text or (
+        "UNIQUE constraint failed: records.department, records.source_id" in text
+    )

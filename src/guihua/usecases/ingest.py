@@ -16,8 +16,9 @@ from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, insert, update
+from sqlalchemy.exc import OperationalError
 
-from guihua.core.errors import GuihuaError, NotFound
+from guihua.core.errors import Conflict, GuihuaError, NotFound
 from guihua.engine.match import MATCH_COLUMNS
 from guihua.engine.runner import BatchMatcher
 from guihua.ingest.keys import SeenKeys
@@ -86,10 +87,24 @@ def ingest_chunks(
     size_hint: int = 0,
     actor: audit.Actor | None = None,
 ) -> IngestResult:
-    with store.begin() as conn:
-        return ingest_in(
-            conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
-        )
+    try:
+        with store.begin() as conn:
+            return ingest_in(
+                conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
+            )
+    except Exception as exc:  # the drivers report these differently (COPY goes around SQLAlchemy)
+        if records.is_current_key_clash(exc):
+            raise Conflict(
+                f"another submission from {department} stored some of the same source ids while this "
+                "one was being stored; nothing from this one was kept: send it again (the records "
+                "already stored will count as duplicates)"
+            ) from None
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            raise Conflict(
+                "the store is busy with another write that did not finish in time; nothing from "
+                "this submission was kept: send it again"
+            ) from None
+        raise
 
 
 def ingest_in(
