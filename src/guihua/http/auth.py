@@ -56,3 +56,13 @@ def may_read_subject(request: Request, who: Caller, subject_id: str, purpose: st
     if role not in ("resident", "service_desk", "reviewer", "auditor", "admin"):
         raise refuse(store, who, action, f"role {role} may not read residents' data", sid)
     return sid
+
+
+def may_act_for_subject(request: Request, who: Caller, subject_id: str, action: str, what: str) -> str:
+    """Acting on a resident's behalf (objecting, giving a contact): the resident itself or a service desk."""
+    sid = check_subject(subject_id)
+    role = who.account.role
+    if not ((role == "resident" and who.account.subject_id == sid) or role == "service_desk"):
+        why = f"only the resident itself or a service desk may {what}"
+        raise refuse(store_of(request), who, action, why, sid)
+    return sid

@@ -11,12 +11,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from guihua.http.auth import may_read_subject, refuse, store_of
+from guihua.http.auth import may_act_for_subject, may_read_subject, refuse, store_of
 from guihua.http.params import At, Who
 from guihua.kit.clock import today
 from guihua.notices import contacts
 from guihua.usecases import audit, listings, notices, objections
-from guihua.usecases.subjects import check_subject
 
 router = APIRouter(prefix="/api/v1")
 
@@ -47,14 +46,9 @@ class DecisionIn(BaseModel):
 @router.post("/subjects/{subject_id}/objections", status_code=201, tags=["residents"])
 def file_objection(request: Request, subject_id: str, body: ObjectionIn, who: Who) -> dict[str, Any]:
     """A resident objects to one of its records (or a service desk files it at the counter)."""
-    store = store_of(request)
-    sid = check_subject(subject_id)
-    role = who.account.role
-    if not ((role == "resident" and who.account.subject_id == sid) or role == "service_desk"):
-        raise refuse(
-            store, who, "objection.file", "only the resident itself or a service desk may object", sid
-        )
-    return objections.file(store, sid, body.department, body.source_id, body.reason, who.actor).as_dict()
+    sid = may_act_for_subject(request, who, subject_id, "objection.file", "object")
+    filed = objections.file(store_of(request), sid, body.department, body.source_id, body.reason, who.actor)
+    return filed.as_dict()
 
 
 @router.get("/subjects/{subject_id}/objections", tags=["residents"])
@@ -104,14 +98,8 @@ def decide(request: Request, objection_id: int, body: DecisionIn, who: Who) -> d
 @router.put("/subjects/{subject_id}/contact", tags=["residents"])
 def set_contact(request: Request, subject_id: str, body: ContactIn, who: Who) -> dict[str, Any]:
     """The resident itself or a service desk sets the e-mail address notices go to (audited)."""
-    store = store_of(request)
-    sid = check_subject(subject_id)
-    role = who.account.role
-    if not ((role == "resident" and who.account.subject_id == sid) or role == "service_desk"):
-        raise refuse(
-            store, who, "contact.set", "only the resident itself or a service desk may set a contact", sid
-        )
-    return contacts.set_email(store, sid, body.email, who.actor).as_dict()
+    sid = may_act_for_subject(request, who, subject_id, "contact.set", "set a contact")
+    return contacts.set_email(store_of(request), sid, body.email, who.actor).as_dict()
 
 
 @router.get("/subjects/{subject_id}/notices", tags=["residents"])
