@@ -9,6 +9,7 @@ the file.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -131,43 +132,103 @@ def _blank_to_null(table: pa.Table) -> pa.Table:
 # --------------------------------------------------------------------------- CSV
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path) -> tuple[list[str], int]:
+    """The header's cell names, and how many physical lines it spans (a quoted name may span two)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            spans = reader.line_num
     except UnicodeDecodeError as exc:
         raise GuihuaError(f"cannot read {path.name}: not UTF-8 text ({exc.reason})") from exc
     except csv.Error as exc:
         raise GuihuaError(f"cannot read {path.name}: bad CSV header ({exc})") from exc
     if not header:
         raise GuihuaError(f"cannot read {path.name}: the file is empty; a header row is required")
-    return [h.strip() for h in header]
+    return [h.strip() for h in header], spans
+
+
+FIRST_BLOCK = 1 << 20  # bytes: a small first block lets storing start sooner
+BLOCK = 8 << 20  # bytes; also the longest line the fast path takes (longer ones: the exact reader)
 
 
 def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
-    """Fast path: pyarrow's reader. Files with ragged rows take the exact, slower path."""
-    names = _csv_header(path)
+    """Fast path: pyarrow parses blocks of whole lines; a block it cannot take exactly goes to the csv module.
+
+    The fast path assumes one row per line, which lets it number rows by
+    counting lines. A block where that fails (a quoted cell spanning lines, a
+    ragged row, a blank line, an unclosed quote, bytes that are not UTF-8, a
+    line longer than a block) and everything after it is read by the exact,
+    slower reader, from the block's first line: every block before it ended
+    at a row's end, since its rows matched its lines one for one.
+    """
+    names, header_lines = _csv_header(path)
     _check_header(path, names)
-    if _needs_exact_reader(path, names):
+    if header_lines != 1:
         yield from _csv_chunks_exact(path, names, chunk_rows)
         return
-    bad: list[Unreadable] = []
+    with path.open("rb") as fh:
+        fh.readline()  # the header
+        line = 2
+        for block, offset in _line_blocks(fh, FIRST_BLOCK, BLOCK):
+            table = None if block is None else _parse_block(block, names)
+            if table is None:
+                yield from _csv_chunks_exact(path, names, chunk_rows, offset, line)
+                return
+            yield from _split(RawChunk(_with_lines(table, line)), chunk_rows)
+            line += table.num_rows
 
-    def on_invalid(row: Any) -> str:
-        bad.append(
-            Unreadable(
-                line=row.number,
-                raw=row.text,
-                detail=f"row has {row.actual_columns} cells, the header has {row.expected_columns}",
-            )
-        )
+
+def _line_blocks(fh: Any, first: int, size: int) -> Iterator[tuple[bytes | None, int]]:
+    """Blocks of whole lines (each ends with a line break, but perhaps the file's last), with their offsets.
+
+    None instead of a block: a line longer than ``size`` starts at that offset.
+    """
+    offset, rest, want = fh.tell(), b"", first
+    while True:
+        data = fh.read(want)
+        want = size
+        if not data:
+            if rest:
+                yield rest, offset
+            return
+        data = rest + data
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            if len(data) < size:  # a short last line without a line break may still be whole: read on
+                rest = data
+                continue
+            yield None, offset
+            return
+        rest = data[cut:]
+        yield data[:cut], offset
+        offset += cut
+
+
+def _parse_block(block: bytes, names: list[str]) -> pa.Table | None:
+    """A block's rows, all text (an empty cell is null); None unless rows and lines match one for one.
+
+    One for one: as many rows as lines, none ragged; no line break but
+    ``\\r\\n`` and ``\\n`` (a bare ``\\r`` is one to the csv module, not here); and the
+    block does not end inside a quoted cell (an even count of quotes, and no
+    line break in the last row's cells: the parser takes an unclosed quote at
+    the end of its input as closed there).
+    """
+    lines = block.count(b"\n") + (not block.endswith(b"\n"))
+    if block.count(b"\r") != block.count(b"\r\n") or block.count(b'"') % 2:
+        return None
+    ragged = 0
+
+    def on_invalid(_row: Any) -> str:
+        nonlocal ragged
+        ragged += 1
         return "skip"
 
     try:
-        reader = pacsv.open_csv(
-            path,
+        table = pacsv.read_csv(
+            pa.BufferReader(block),
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=8 << 20, encoding="utf8", use_threads=False
+                column_names=names, block_size=len(block) + 1, encoding="utf8", use_threads=False
             ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             # an empty cell (quoted or not) is an absent value: the parser says so, no pass of our own
@@ -178,93 +239,51 @@ def _csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
                 quoted_strings_can_be_null=True,
             ),
         )
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc):
-            return
-        raise GuihuaError(f"cannot read {path.name}: {exc}") from exc
-    line = 2  # the header is line 1; quoted line breaks inside cells are not counted
-    try:
-        for batch in reader:
-            table = pa.Table.from_batches([batch])
-            yield from _split(RawChunk(_with_lines(table, line)), chunk_rows)
-            line += table.num_rows
-    except pa.ArrowInvalid as exc:
-        raise GuihuaError(f"cannot read {path.name}: {_csv_problem(exc)}") from exc
-    if bad:  # a ragged row the quick pass missed (it never should): keep it all the same
-        yield RawChunk(_with_lines(_empty(names), 0), unreadable=bad[:])
-
-
-def _csv_problem(exc: pa.ArrowInvalid) -> str:
-    text = " ".join(str(exc).split())
-    if "straddl" in text:
-        return "a row is longer than 8 MiB (an unclosed quote turns the rest of the file into one cell)"
-    if "UTF8" in text or "utf8" in text.lower():
-        return "not UTF-8 text"
-    return text
-
-
-def _needs_exact_reader(path: Path, names: list[str]) -> bool:
-    """One quick parse-only pass: ragged rows, or cells with line breaks (quoted or broken)?
-
-    pyarrow's fast reader assumes one row per line. When the rows it parses do
-    not match the file's lines (a quoted cell spanning lines, an unclosed quote
-    swallowing the rest of the file) the strict, exact reader takes over.
-    """
-    ragged = rows = 0
-
-    def count(_row: Any) -> str:
-        nonlocal ragged
-        ragged += 1
-        return "skip"
-
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=1, block_size=8 << 20, use_threads=False
-            ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=count),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=[names[0]], column_types={names[0]: pa.string()}
-            ),
-        )
-        for batch in reader:
-            rows += batch.num_rows
-            if ragged:
-                return True
     except pa.ArrowInvalid:
-        return True
-    return rows + 1 != _physical_lines(path)
+        return None
+    if ragged or table.num_rows != lines:
+        return None
+    last = table.slice(table.num_rows - 1).to_pylist()[0].values() if table.num_rows else ()
+    return None if any(v and ("\n" in v or "\r" in v) for v in last) else table
 
 
-def _physical_lines(path: Path) -> int:
-    lines, last = 0, b"\n"
-    with path.open("rb") as fh:
-        while block := fh.read(16 << 20):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
+def _csv_chunks_exact(
+    path: Path, names: list[str], chunk_rows: int, offset: int | None = None, line: int = 1
+) -> Iterator[RawChunk]:
+    """Row by row with the csv module: exact line numbers, cells with line breaks, clear errors.
 
-
-def _csv_chunks_exact(path: Path, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
-    """Row by row with the csv module: exact line numbers, cells with line breaks, clear errors."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, strict=True)
+    From the top (header included), or from ``offset``, the start of physical ``line``.
+    """
+    with path.open("rb") as raw:
+        if offset is not None:
+            raw.seek(offset)
+        fh = io.TextIOWrapper(raw, encoding="utf-8-sig" if offset is None else "utf-8", newline="")
+        reader = csv.reader(_bounded_lines(fh, path), strict=True)
+        first = line - 1  # reader.line_num counts physical lines read so far
         try:
-            yield from _exact_rows(path, reader, names, chunk_rows)
+            if offset is None:
+                next(reader)
+            yield from _exact_rows(reader, first, names, chunk_rows)
         except csv.Error as exc:
-            where = f"line {reader.line_num}"
+            where = f"line {first + reader.line_num}"
             raise GuihuaError(f"cannot read {path.name}: {where}: {exc} (is a quote left open?)") from exc
         except UnicodeDecodeError as exc:
             raise GuihuaError(f"cannot read {path.name}: not UTF-8 text ({exc.reason})") from exc
 
 
-def _exact_rows(path: Path, reader: Any, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
-    next(reader)
+def _bounded_lines(fh: Any, path: Path) -> Iterator[str]:
+    """The file's lines, refusing one longer than a block (memory stays bounded on hostile files)."""
+    while line := fh.readline(BLOCK + 1):
+        if len(line) > BLOCK:
+            raise GuihuaError(f"cannot read {path.name}: a line is longer than {BLOCK / 2**20:g} MiB")
+        yield line
+
+
+def _exact_rows(reader: Any, first: int, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[Unreadable] = []
-    start = reader.line_num + 1
+    start = first + reader.line_num + 1
     for row in reader:
         if len(row) != len(names):
             if row:
@@ -273,7 +292,7 @@ def _exact_rows(path: Path, reader: Any, names: list[str], chunk_rows: int) -> I
         else:
             rows.append(row)
             lines.append(start)
-        start = reader.line_num + 1
+        start = first + reader.line_num + 1
         if len(rows) + len(bad) >= chunk_rows:
             yield _rows_chunk(names, rows, lines, bad)
             rows, lines, bad = [], [], []
@@ -295,10 +314,6 @@ def _split(chunk: RawChunk, rows: int) -> Iterator[RawChunk]:
         return
     for i, start in enumerate(range(0, chunk.table.num_rows, rows)):
         yield RawChunk(chunk.table.slice(start, rows), chunk.unreadable if i == 0 else [])
-
-
-def _empty(names: list[str]) -> pa.Table:
-    return pa.table({n: pa.array([], pa.string()) for n in names})
 
 
 # --------------------------------------------------------------------------- Parquet

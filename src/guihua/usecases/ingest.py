@@ -88,7 +88,7 @@ def ingest_chunks(
     actor: audit.Actor | None = None,
 ) -> IngestResult:
     try:
-        with store.begin() as conn:
+        with store.begin(bulk=_mostly_new(store, size_hint)) as conn:
             return ingest_in(
                 conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
             )
@@ -167,6 +167,14 @@ def ingest_in(
         )
     )
     return result
+
+
+def _mostly_new(store: Store, size_hint: int) -> bool:
+    """Whether a submission of about ``size_hint`` rows outnumbers what the store holds."""
+    if not size_hint:
+        return False
+    with store.begin() as conn:
+        return size_hint > records.table_size_hint(conn)
 
 
 def _seen_keys(conn: Connection, department: str, size_hint: int) -> SeenKeys | None:
