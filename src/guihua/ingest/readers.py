@@ -309,11 +309,14 @@ def _rows_chunk(names: list[str], rows: list[list[str]], lines: list[int], bad: 
 
 
 def _split(chunk: RawChunk, rows: int) -> Iterator[RawChunk]:
-    if chunk.table.num_rows <= rows:
+    """Into chunks of at most ``rows`` rows, as even as can be (ingestion pipelines them)."""
+    n = chunk.table.num_rows
+    if n <= rows:
         yield chunk
         return
-    for i, start in enumerate(range(0, chunk.table.num_rows, rows)):
-        yield RawChunk(chunk.table.slice(start, rows), chunk.unreadable if i == 0 else [])
+    size = -(-n // -(-n // rows))  # ceil(n / number of parts)
+    for i, start in enumerate(range(0, n, size)):
+        yield RawChunk(chunk.table.slice(start, size), chunk.unreadable if i == 0 else [])
 
 
 # --------------------------------------------------------------------------- Parquet

@@ -8,6 +8,7 @@ Idempotency (spec section 3) makes re-sending a file safe.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -23,10 +24,10 @@ from guihua.engine.match import MATCH_COLUMNS
 from guihua.engine.runner import BatchMatcher
 from guihua.ingest.keys import SeenKeys
 from guihua.ingest.readers import LINE, RawChunk, estimated_rows, read_chunks
-from guihua.ingest.validate import ChunkValidator, Validated
+from guihua.ingest.validate import ChunkValidator
 from guihua.kit.clock import now, today
 from guihua.store import records, schema
-from guihua.store.database import Store, bulk_insert
+from guihua.store.database import InsertBatch, Store, bulk_insert, run_batches, sqlite_batches
 from guihua.usecases import audit, notices
 from guihua.usecases.catalogs import ensure_catalog
 
@@ -210,29 +211,48 @@ def _open_submission(
     return int(key[0])
 
 
+CHECKED_AHEAD = 2  # chunks the worker may have checked before the storing thread takes them
+
+
 def _checked_ahead(
-    chunks: Iterable[RawChunk], check: Callable[[RawChunk], Validated]
-) -> Generator[tuple[RawChunk, Validated], None, None]:
-    """Each chunk with its check; the next chunk is read and checked in a worker thread.
+    chunks: Iterable[RawChunk], check: Callable[[RawChunk], _Checked]
+) -> Generator[tuple[RawChunk, _Checked], None, None]:
+    """Each chunk with its check; chunks are read and checked in a worker thread, ahead of storing.
 
     Reading, validating and matching (Arrow, Polars, NumPy, DuckDB) and storing
-    (SQLite steps) release the GIL, so one chunk is checked while the one
-    before is stored. Only the worker touches the reader and the matcher, only
-    the caller the store; one chunk ahead keeps memory bounded. A reader's
-    error reaches the caller in order. Closing the generator waits for the
+    (SQLite steps) release the GIL, so chunks are checked while earlier ones
+    are stored. The worker takes chunks one after the other, in order, and
+    keeps up to :data:`CHECKED_AHEAD` ready, which evens out chunks of unequal
+    cost and keeps memory bounded. Only the worker touches the reader and the
+    matcher, only the caller the store. A reader's error reaches the caller in
+    order. Closing the generator drops what was not started and waits for the
     worker.
     """
     source = iter(chunks)
 
-    def next_checked() -> tuple[RawChunk, Validated] | None:
+    def next_checked() -> tuple[RawChunk, _Checked] | None:
         chunk = next(source, None)
         return None if chunk is None else (chunk, check(chunk))
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="guihua-validate") as pool:
-        ahead = pool.submit(next_checked)
-        while (item := ahead.result()) is not None:
-            ahead = pool.submit(next_checked)
-            yield item
+        pending = deque(pool.submit(next_checked) for _ in range(CHECKED_AHEAD))
+        try:
+            while (item := pending.popleft().result()) is not None:
+                pending.append(pool.submit(next_checked))
+                yield item
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@dataclass
+class _Checked:
+    """A chunk as the worker leaves it: everything that needs no store is done."""
+
+    valid: pl.DataFrame  # valid rows in line order, with their match columns
+    rejects: pl.DataFrame
+    maybe_stored: pl.Series | None = None  # per valid row: its key may be stored (None: ask for every key)
+    new_rows: list[InsertBatch] | None = None  # how SQLite inserts them all if none is stored (each key once)
 
 
 @dataclass
@@ -244,21 +264,70 @@ class _Step:
     received: dt.datetime
     seen: SeenKeys | None  # None: every key is looked up in the store
 
-    def check(self, chunk: RawChunk) -> Validated:
-        """Validate a chunk and match its valid rows: what needs no store (runs in the worker).
+    def check(self, chunk: RawChunk) -> _Checked:
+        """Validate a chunk, match its valid rows, and prepare what needs no store (runs in the worker).
 
         Matching depends only on a row and the catalog, so rows that turn out
-        to be duplicates are matched too and dropped later.
+        to be duplicates are matched too and dropped later. With a filter of
+        keys seen (SQLite, a department's first records) the worker also tells
+        which keys may be stored already, adding this chunk's keys after, and
+        when no key repeats within the chunk it splits the rows for insertion
+        as if all were new: if the store has none of the keys that may be
+        stored (mostly the filter's false positives), the storing thread only
+        runs those inserts. Chunks are checked in order, ahead of storing, so
+        a key the filter has seen is stored by the time its chunk is stored.
         """
         checked = self.validator.validate(chunk)
         if not checked.valid.height:
-            return checked
-        return Validated(checked.valid.hstack(self._match(checked.valid)), checked.rejects)
+            return _Checked(checked.valid, checked.rejects)
+        valid = checked.valid.sort(LINE)
+        valid = valid.hstack(self._match(valid))
+        if self.seen is None:
+            return _Checked(valid, checked.rejects)
+        keys = valid.get_column("source_id")
+        maybe = self.seen.maybe(keys)
+        self.seen.add(keys)
+        if keys.n_unique() != keys.len():
+            return _Checked(valid, checked.rejects, maybe_stored=maybe)
+        first: dict[str, str | int] = {"version": 1, "is_current": True}
+        batches = sqlite_batches("records", self._columns(valid), self._constants(first), _FEW_VALUES)
+        return _Checked(valid, checked.rejects, maybe_stored=maybe, new_rows=batches)
 
-    def run(self, checked: Validated) -> None:
+    def run(self, checked: _Checked) -> None:
         self._quarantine(checked.rejects)
-        if checked.valid.height:
-            self._store(checked.valid)
+        if not checked.valid.height:
+            return
+        stored = self._stored_versions(checked.valid, checked.maybe_stored)
+        if checked.new_rows is not None and stored.height == 0:  # as the worker hoped: every row new
+            self.result.accepted += checked.valid.height
+            if self.result.outcomes is not None:
+                self.result.outcomes += [
+                    {"line": line, "source_id": key, "outcome": "accepted"}
+                    for line, key in checked.valid.select(LINE, "source_id").iter_rows()
+                ]
+            run_batches(self.conn, checked.new_rows)
+        else:
+            self._store(checked.valid, stored)
+
+    def _stored_versions(self, valid: pl.DataFrame, maybe_stored: pl.Series | None) -> pl.DataFrame:
+        """The stored current version of the rows' keys; only keys that may be stored are asked for."""
+        keys = valid.get_column("source_id")
+        lookup = keys if maybe_stored is None else keys.filter(maybe_stored)
+        return records.current_versions(self.conn, self.result.department, lookup.unique().to_list())
+
+    def _constants(self, more: dict[str, str | int] | None = None) -> dict[str, str | int]:
+        """Record columns the same for every row of this submission."""
+        return {
+            "department": self.result.department,
+            "submission_id": self.result.submission_id,
+            **(more or {}),
+        }
+
+    @staticmethod
+    def _columns(rows: pl.DataFrame) -> pl.DataFrame:
+        """The record columns of classified, matched rows, as the records table names them."""
+        extra = [c for c in ("version", "is_current") if c in rows.columns]
+        return rows.select("source_id", *extra, *CONTENT, pl.col(LINE).alias("line"), *schema.DERIVED_COLUMNS)
 
     def _quarantine(self, rejects: pl.DataFrame) -> None:
         if not rejects.height:
@@ -284,8 +353,8 @@ class _Step:
             ]
         bulk_insert(self.conn, "quarantine", rows)
 
-    def _store(self, valid: pl.DataFrame) -> None:
-        classified = self._classify(valid.sort(LINE))
+    def _store(self, valid: pl.DataFrame, stored: pl.DataFrame) -> None:
+        classified = self._classify(valid, stored)
         counts = dict(classified.group_by("outcome").len().iter_rows())
         self.result.accepted += counts.get("accepted", 0)
         self.result.duplicates += counts.get("duplicate", 0)
@@ -300,21 +369,8 @@ class _Step:
         if superseded:
             records.supersede(self.conn, superseded)
         new = classified.filter(pl.col("outcome") != "duplicate")
-        if not new.height:
-            return
-        rows = new.select(
-            "source_id",
-            "version",
-            "is_current",
-            *CONTENT,
-            pl.col(LINE).alias("line"),
-            *schema.DERIVED_COLUMNS,
-        )
-        constants: dict[str, str | int] = {
-            "department": self.result.department,
-            "submission_id": self.result.submission_id,
-        }
-        bulk_insert(self.conn, "records", rows, constants, grouped=_FEW_VALUES)
+        if new.height:
+            bulk_insert(self.conn, "records", self._columns(new), self._constants(), grouped=_FEW_VALUES)
 
     def _match(self, valid: pl.DataFrame) -> pl.DataFrame:
         """The match columns for ``valid``'s rows, in its order.
@@ -332,18 +388,14 @@ class _Step:
         # all-NULL columns may come back typed as floats
         return derived.drop(LINE).with_columns(pl.col("points", "start_year").cast(pl.Int32))
 
-    def _classify(self, valid: pl.DataFrame) -> pl.DataFrame:
+    def _classify(self, valid: pl.DataFrame, stored: pl.DataFrame) -> pl.DataFrame:
         """Outcome per row; versions and current flag for rows to store.
 
-        The first row of a key compares with the stored current version, each
-        later row of the same key in this submission with the row before it.
+        The first row of a key compares with ``stored``, its current version in
+        the store, each later row of the same key in this submission with the
+        row before it.
         """
-        keys = valid.get_column("source_id").unique()
-        lookup = keys if self.seen is None else keys.filter(self.seen.maybe(keys))
-        stored = records.current_versions(self.conn, self.result.department, lookup.to_list())
-        if self.seen is not None:
-            self.seen.add(keys)  # all of them are stored below, or are duplicates of stored ones
-        if stored.height == 0 and keys.len() == valid.height:  # all new, each once: no ordering needed
+        if stored.height == 0 and valid.get_column("source_id").n_unique() == valid.height:  # all new, once
             return valid.with_columns(
                 outcome=pl.lit("accepted"),
                 __stored_id=pl.lit(None, pl.Int64),
