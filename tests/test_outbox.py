@@ -158,9 +158,12 @@ def test_email_to_residents_with_an_address_and_later_to_those_given_one(
     assert (run1.sent, run1.failed, run1.no_address, run1.pending) == (1, 0, 1, 0)
     assert len(mailbox.messages) == 1
     msg = mailbox.messages[0]
+    columns, source = schema.notice_columns()
     with store.begin() as conn:
         notice_a = (
-            conn.execute(select(schema.notices).where(schema.notices.c.subject_id == A)).mappings().one()
+            conn.execute(select(*columns).select_from(source).where(schema.notices.c.subject_id == A))
+            .mappings()
+            .one()
         )
         text = compose(dict(notice_a), catalogs.active_catalog(conn).catalog)
     assert msg["To"] == "resident.a@example.org"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from guihua.store import schema
 from guihua.store.database import Store
@@ -50,10 +51,11 @@ def test_notices_are_never_made_twice(store: Store, tmp_path, mini_catalog_text)
     ingest.ingest_file(store, path, "TRAFFIC")  # duplicate: no new notice
     corrected = jsonl(tmp_path / "fix.jsonl", [offence(1, A, "2026-01-05", kind="speeding", paid=False)])
     ingest.ingest_file(store, corrected, "TRAFFIC")  # correction, still a penalty: a new notice
+    columns, source = schema.notice_columns()
     with store.begin() as conn:
         got = sorted(
             (r.subject_id, r.source_id, r.record_version, r.rule_id, r.points, str(r.effective_on))
-            for r in conn.execute(schema.notices.select())
+            for r in conn.execute(select(*columns).select_from(source))
         )
     assert got == [
         (A, "t1", 1, "TRF-YIELD", -3, "2026-01-12"),

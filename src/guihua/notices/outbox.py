@@ -215,25 +215,17 @@ def _next_batch(
     return list(conn.execute(stmt))
 
 
-_ROW = select(
-    _d.c.id.label("delivery_id"),
-    _d.c.channel,
-    _d.c.attempts,
-    _n.c.id,
-    _n.c.kind,
-    _n.c.subject_id,
-    _n.c.department,
-    _n.c.source_id,
-    _n.c.record_version,
-    _n.c.metric,
-    _n.c.rule_id,
-    _n.c.points,
-    _n.c.effective_on,
-    _n.c.case_id,
-    _n.c.objection_id,
-    _n.c.created_at,
-    _c.c.email,
-).select_from(_d.join(_n, _n.c.id == _d.c.notice_id).outerjoin(_c, _c.c.subject_id == _n.c.subject_id))
+def _row() -> Any:
+    """A delivery with its whole notice and the resident's address."""
+    columns, notice = schema.notice_columns()
+    return select(
+        _d.c.id.label("delivery_id"), _d.c.channel, _d.c.attempts, *columns, _c.c.email
+    ).select_from(
+        _d.join(notice, _n.c.id == _d.c.notice_id).outerjoin(_c, _c.c.subject_id == _n.c.subject_id)
+    )
+
+
+_ROW = _row()
 
 
 def _claim(conn: Connection, delivery_id: int, at: dt.datetime, names: Sequence[str]) -> RowMapping | None:

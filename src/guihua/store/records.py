@@ -94,7 +94,7 @@ def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
     indexes = [*schema.records.indexes, *schema.notices.indexes]
     deferred = [ix for ix in indexes if ix.name in _DEFERRED_INDEXES]
     for ix in deferred:
-        ix.drop(conn, checkfirst=True)
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {ix.name}")
     yield
     for ix in deferred:
         ix.create(conn)

@@ -8,6 +8,8 @@ is loaded, so they never disagree with the catalog in force.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -21,8 +23,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    literal_column,
     text,
 )
+from sqlalchemy.sql import FromClause
 
 metadata = MetaData()
 
@@ -196,27 +201,65 @@ objections = Table(
     Index("ix_objections_subject", "subject_id"),
 )
 
-# Notices to residents (the outbox). ``dedupe_key`` makes creating them idempotent:
-# re-matching or re-running never makes a second notice for the same event.
+# Notices to residents (the outbox). A notice keeps what it told (rule, points, from which day,
+# case) and points to what it is about: the record version (penalty, listing, repair) or the
+# objection (decision); department, source id, version and metric are read from there
+# (``notice_columns``), never copied. Creating notices is idempotent: a record version is
+# noticed once per kind and rule (``ux_notices_record``), a case's repair and an objection's
+# decision once by ``dedupe_key`` (NULL for the others).
 notices = Table(
     "notices",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("dedupe_key", String(400), nullable=False, unique=True),
     Column("subject_id", String(18), nullable=False),
     Column("kind", String(16), nullable=False),  # penalty | listing | repair | decision
-    Column("department", String(64), nullable=False),
-    Column("source_id", String(200), nullable=False),
-    Column("record_version", Integer, nullable=True),
-    Column("metric", String(100), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("objection_id", BigInteger, nullable=True),
     Column("rule_id", String(100), nullable=True),
     Column("points", Integer, nullable=True),
     Column("effective_on", Date, nullable=True),
     Column("case_id", String(200), nullable=True),
-    Column("objection_id", BigInteger, nullable=True),
+    Column("dedupe_key", String(400), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_notices_subject", "subject_id"),
+    Index(
+        "ux_notices_record",
+        "record_id",
+        "kind",
+        func.coalesce(text("rule_id"), literal_column("''")),
+        unique=True,
+        sqlite_where=text("kind IN ('penalty', 'listing')"),
+        postgresql_where=text("kind IN ('penalty', 'listing')"),
+    ),
+    Index("ux_notices_dedupe", "dedupe_key", unique=True),
 )
+
+
+def notice_columns() -> tuple[list[Any], FromClause]:
+    """A notice as it reads whole: its columns and the facts of the record or objection it is about.
+
+    Returns the columns and the FROM clause to select them from (notices
+    outer-joined to records and objections).
+    """
+    n, r, o = notices, records, objections
+    columns = [
+        n.c.id,
+        n.c.kind,
+        n.c.subject_id,
+        func.coalesce(r.c.department, o.c.department).label("department"),
+        func.coalesce(r.c.source_id, o.c.source_id).label("source_id"),
+        func.coalesce(r.c.version, o.c.record_version).label("record_version"),
+        r.c.metric,
+        n.c.rule_id,
+        n.c.points,
+        n.c.effective_on,
+        n.c.case_id,
+        n.c.objection_id,
+        n.c.created_at,
+    ]
+    joined = n.outerjoin(r, r.c.id == n.c.record_id).outerjoin(o, o.c.id == n.c.objection_id)
+    return columns, joined
+
 
 # One row per (notice, channel): the delivery state of the outbox.
 deliveries = Table(

@@ -2,7 +2,7 @@
 
 Every stored record that produces a negative adjustment or opens a listing gets a
 notice; a record that resolves an open case gets a repair notice; a reviewer's
-decision gets a decision notice. ``dedupe_key`` makes each of these idempotent,
+decision gets a decision notice. Unique indexes make each of these idempotent,
 so re-matching after a catalog load or re-running never notifies twice.
 Delivery (e-mail, webhook) is :mod:`guihua.notices.outbox`'s business.
 """
@@ -18,29 +18,24 @@ from guihua.core.notice_text import compose
 from guihua.store import schema
 from guihua.store.database import Store
 
-# Which version of a key a notice was about is part of the key: a correction that still
-# penalises is a new event the resident must hear about.
+# A notice per record version, kind and rule: a correction that still penalises is a new event
+# the resident must hear about; re-matching to another rule too. ON CONFLICT without a target:
+# the unique index is partial and on an expression (SQLite and PostgreSQL both take it so).
 _PENALTIES = """
-INSERT INTO notices (dedupe_key, subject_id, kind, department, source_id, record_version,
-                     metric, rule_id, points, effective_on, case_id, created_at)
-SELECT CASE WHEN r.action = 'list' THEN 'listing' ELSE 'penalty' END
-         || ':' || r.department || ':' || r.source_id || ':' || CAST(r.version AS VARCHAR(12))
-         || ':' || COALESCE(r.rule_id, ''),
-       r.subject_id, CASE WHEN r.action = 'list' THEN 'listing' ELSE 'penalty' END,
-       r.department, r.source_id, r.version, r.metric, r.rule_id, r.points,
-       COALESCE(r.start_date, r.occurred_at), r.case_id, :created_at
+INSERT INTO notices (subject_id, kind, record_id, rule_id, points, effective_on, case_id, created_at)
+SELECT r.subject_id, CASE WHEN r.action = 'list' THEN 'listing' ELSE 'penalty' END, r.id,
+       r.rule_id, r.points, COALESCE(r.start_date, r.occurred_at), r.case_id, :created_at
 FROM records r
 WHERE r.is_current AND r.retracted_at IS NULL AND (r.points < 0 OR r.action = 'list') {scope}
-ON CONFLICT (dedupe_key) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 
 # One repair notice per case, whichever resolution record arrives first.
 _REPAIRS = """
-INSERT INTO notices (dedupe_key, subject_id, kind, department, source_id, record_version,
-                     metric, rule_id, points, effective_on, case_id, created_at)
-SELECT 'repair:' || r.subject_id || ':' || r.metric || ':' || r.case_id,
-       r.subject_id, 'repair', r.department, r.source_id, r.version, r.metric, r.rule_id, r.points,
-       r.occurred_at, r.case_id, :created_at
+INSERT INTO notices (subject_id, kind, record_id, rule_id, points, effective_on, case_id, dedupe_key,
+                     created_at)
+SELECT r.subject_id, 'repair', r.id, r.rule_id, r.points, r.occurred_at, r.case_id,
+       'repair:' || r.subject_id || ':' || r.metric || ':' || r.case_id, :created_at
 FROM records r
 WHERE r.is_current AND r.retracted_at IS NULL AND r.action = 'resolve' {scope}
   AND EXISTS (SELECT 1 FROM records l
@@ -49,7 +44,7 @@ WHERE r.is_current AND r.retracted_at IS NULL AND r.action = 'resolve' {scope}
   AND r.occurred_at = (SELECT MIN(o.occurred_at) FROM records o
               WHERE o.is_current AND o.retracted_at IS NULL AND o.action = 'resolve'
                 AND o.subject_id = r.subject_id AND o.metric = r.metric AND o.case_id = r.case_id)
-ON CONFLICT (dedupe_key) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 
 
@@ -96,9 +91,6 @@ def create_decision(
             dedupe_key=f"decision:{objection.id}",
             subject_id=objection.subject_id,
             kind="decision",
-            department=objection.department,
-            source_id=objection.source_id,
-            record_version=objection.record_version,
             case_id=decision,
             objection_id=objection.id,
             effective_on=decided_on,
@@ -110,7 +102,9 @@ def create_decision(
 def for_subject(conn: Connection, subject_id: str) -> list[dict[str, Any]]:
     """A resident's notices, newest first, each with the state of its deliveries."""
     n, d = schema.notices, schema.deliveries
-    rows = conn.execute(select(n).where(n.c.subject_id == subject_id).order_by(n.c.id.desc())).mappings()
+    columns, source = schema.notice_columns()
+    stmt = select(*columns).select_from(source).where(n.c.subject_id == subject_id).order_by(n.c.id.desc())
+    rows = conn.execute(stmt).mappings()
     notices = [dict(r) for r in rows]
     if not notices:
         return []

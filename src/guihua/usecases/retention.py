@@ -53,10 +53,10 @@ def purge(store: Store, dry_run: bool = False, actor: audit.Actor | None = None)
         held_sql = _sql(engine.held(records_table(), cutoff), store)
         n_keys = _count(conn, keys_sql)
         n_held = _count(conn, held_sql)
-        counts = {t: _count(conn, f"SELECT 1 FROM {t} WHERE {_in(keys_sql)}{_only(t)}") for t in _TABLES}
+        counts = {t: _count(conn, f"SELECT 1 FROM {t} WHERE {_about(t, keys_sql)}") for t in _TABLES}
         if not dry_run and n_keys:
-            for table in ("notices", "objections", "records"):
-                conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_in(keys_sql)}{_only(table)}")
+            for table in ("notices", "objections", "records"):  # what points to a row goes before it
+                conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_about(table, keys_sql)}")
         result = PurgeResult(
             str(cutoff),
             years,
@@ -78,8 +78,14 @@ def purge(store: Store, dry_run: bool = False, actor: audit.Actor | None = None)
 _TABLES = ("records", "objections", "notices")
 
 
-def _only(table: str) -> str:
-    return " AND decision IS NOT NULL" if table == "objections" else ""
+def _about(table: str, keys_sql: str) -> str:
+    """Rows of ``table`` about the keys: records, decided objections, and notices about either."""
+    if table == "notices":
+        return (
+            f"record_id IN (SELECT id FROM records WHERE {_in(keys_sql)}) "
+            f"OR objection_id IN (SELECT id FROM objections WHERE {_about('objections', keys_sql)})"
+        )
+    return _in(keys_sql) + (" AND decision IS NOT NULL" if table == "objections" else "")
 
 
 def _in(keys_sql: str) -> str:

@@ -1,0 +1,172 @@
+"""Upgrading a store that already holds data keeps it: notices slimmed down in 0006 (both backends).
+
+A store at revision 0005 with penalty, listing, repair and decision notices
+and their deliveries is upgraded by opening it; every notice keeps its id and
+reads as before, the deliveries stay, and creating notices again adds none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, select, text
+
+from guihua.store import schema
+from guihua.store.database import _alembic_config, _sqlite_pragmas, open_store, resolve_url
+from guihua.usecases import notices
+from tests.conftest import PG_ADMIN_URL, _pg_scratch_url
+from tests.helpers import subject
+
+A = subject(1)
+OLD_FACTS = [  # id, kind, department, source_id, version, metric, rule_id, points, case_id, objection_id
+    (1, "penalty", "TRAFFIC", "t1", 1, "traffic_offence", "TRF-MAJOR", -2, None, None),
+    (2, "penalty", "TRAFFIC", "t1", 2, "traffic_offence", "TRF-DUI", -10, None, None),
+    (3, "listing", "COURT", "c1", 1, "court_judgment_unfulfilled", "CRT-LIST", -50, "K-1", None),
+    (4, "repair", "COURT", "c2", 1, "court_judgment_unfulfilled", None, None, "K-1", None),
+    (5, "decision", "TRAFFIC", "t1", 2, None, None, None, "upheld", 1),
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield str(tmp_path / "old.db")
+        return
+    scratch = _pg_scratch_url()  # a database of its own: the session's one is at the newest revision
+    yield scratch
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{scratch.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+def _at_0005(url: str) -> Engine:
+    engine = create_engine(resolve_url(url))
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", _sqlite_pragmas)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0005_certificates")
+    return engine
+
+
+def _fill(engine: Engine) -> None:
+    day, when = dt.date(2026, 1, 5), dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            schema.submissions.insert().values(
+                id=1,
+                department="TRAFFIC",
+                origin="x",
+                received_at=when,
+                catalog_version=1,
+                accepted=0,
+                duplicates=0,
+                corrected=0,
+                rejected=0,
+            )
+        )
+        keys = [("TRAFFIC", "t1", 1, False), ("TRAFFIC", "t1", 2, True), ("COURT", "c1", 1, True)]
+        keys.append(("COURT", "c2", 1, True))
+        for i, (dept, sid, version, current) in enumerate(keys, start=1):
+            conn.execute(
+                text(
+                    "INSERT INTO records (id, department, source_id, version, is_current, subject_id, metric, "
+                    "occurred_at, fields, submission_id) VALUES (:id, :d, :s, :v, :c, :subj, :m, :day, '{}', 1)"
+                ),
+                {
+                    "id": i * 10,
+                    "d": dept,
+                    "s": sid,
+                    "v": version,
+                    "c": current,
+                    "subj": A,
+                    "day": day,
+                    "m": "traffic_offence" if dept == "TRAFFIC" else "court_judgment_unfulfilled",
+                },
+            )
+        conn.execute(
+            text(
+                "INSERT INTO objections (id, subject_id, department, source_id, record_version, reason, "
+                "filed_on, suspends_on, filed_at, filed_by, decision, decided_on) VALUES "
+                "(1, :a, 'TRAFFIC', 't1', 2, 'no', :day, :day, :when, 'a', 'upheld', :day)"
+            ),
+            {"a": A, "day": day, "when": when},
+        )
+        for nid, kind, dept, sid, version, metric, rule, points, case, objection in OLD_FACTS:
+            conn.execute(
+                text(
+                    "INSERT INTO notices (id, dedupe_key, subject_id, kind, department, source_id, "
+                    "record_version, metric, rule_id, points, effective_on, case_id, objection_id, created_at) "
+                    "VALUES (:id, :key, :a, :kind, :d, :s, :v, :m, :r, :p, :day, :case, :o, :when)"
+                ),
+                {
+                    "id": nid,
+                    "key": f"{kind}:{nid}",
+                    "a": A,
+                    "kind": kind,
+                    "d": dept,
+                    "s": sid,
+                    "v": version,
+                    "m": metric,
+                    "r": rule,
+                    "p": points,
+                    "day": day,
+                    "case": case,
+                    "o": objection,
+                    "when": when,
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO deliveries (id, notice_id, channel, status, attempts) "
+                    "VALUES (:id, :n, 'email', 'delivered', 1)"
+                ),
+                {"id": 100 + nid, "n": nid},
+            )
+        if engine.dialect.name == "postgresql":  # rows went in with their ids: move the sequences past them
+            for table in ("records", "objections", "notices", "deliveries", "submissions"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1000)"))
+    engine.dispose()
+
+
+def test_upgrading_keeps_every_notice_and_delivery(url: str) -> None:
+    _fill(_at_0005(url))
+    store = open_store(url)  # upgrades to the newest revision
+    columns, source = schema.notice_columns()
+    with store.begin() as conn:
+        got = [
+            (
+                r.id,
+                r.kind,
+                r.department,
+                r.source_id,
+                r.record_version,
+                r.metric,
+                r.rule_id,
+                r.points,
+                r.case_id,
+                r.objection_id,
+            )
+            for r in conn.execute(select(*columns).select_from(source).order_by(schema.notices.c.id))
+        ]
+        deliveries = conn.execute(text("SELECT id, notice_id FROM deliveries ORDER BY id")).all()
+        record_ids = [r[0] for r in conn.execute(text("SELECT record_id FROM notices ORDER BY id"))]
+        keys = [r[0] for r in conn.execute(text("SELECT dedupe_key FROM notices ORDER BY id"))]
+    assert got == OLD_FACTS
+    assert record_ids == [10, 20, 30, 40, None]
+    assert keys == [None, None, None, "repair:4", "decision:5"]
+    assert [tuple(d) for d in deliveries] == [(100 + i, i) for i in range(1, 6)]
+    with store.begin() as conn:
+        conn.execute(text("UPDATE records SET points = -2, rule_id = 'TRF-MAJOR' WHERE id = 20"))
+        notices.create_for_records(conn, dt.datetime.now(dt.UTC))  # t1 v2 now under another rule
+        n = conn.execute(text("SELECT count(*) FROM notices")).scalar_one()
+        conn.execute(text("UPDATE records SET points = -10, rule_id = 'TRF-DUI' WHERE id = 20"))
+        notices.create_for_records(conn, dt.datetime.now(dt.UTC))  # back: that notice exists already
+        assert conn.execute(text("SELECT count(*) FROM notices")).scalar_one() == n == 6
+    store.dispose()
