@@ -1,13 +1,17 @@
-"""Notices point to the record version or objection they are about instead of copying its facts.
+"""A leaner store: notices point to what they are about; one by-subject index of records instead of two.
 
-A notice kept a copy of its record's department, source id, version and
+Notices point to the record version or objection they are about instead of
+copying its facts. A notice kept a copy of its record's department, source id, version and
 metric, and a text ``dedupe_key`` for every notice: a third of a store's
 bytes, and a third of a large load's time. Now a penalty or listing notice is
 unique by (record, kind, rule) and only repairs and decisions keep a key.
 What a notice told (rule, points, from which day, case) stays in the notice.
 Ids are kept, so deliveries still point to their notices.
 
-Revision ID: 0006_lean_notices
+Records: ``ix_records_subject`` now also holds ``rule_id``, which makes
+``ix_records_scored`` (by subject, where a rule matched) redundant.
+
+Revision ID: 0006_leaner_store
 Revises: 0005_certificates
 Create Date: 2026-11-24
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_lean_notices"
+revision = "0006_leaner_store"
 down_revision = "0005_certificates"
 branch_labels = None
 depends_on = None
@@ -51,6 +55,15 @@ def upgrade() -> None:
         _upgrade_sqlite()
     op.drop_index(_BY_VERSION, "records")
     _indexes()
+    op.drop_index("ix_records_scored", "records")
+    op.drop_index("ix_records_subject", "records")
+    op.create_index(
+        "ix_records_subject",
+        "records",
+        ["subject_id", "retracted_at", "rule_id"],
+        sqlite_where=sa.text("is_current"),
+        postgresql_where=sa.text("is_current"),
+    )
 
 
 def _upgrade_postgresql() -> None:
