@@ -176,3 +176,48 @@ def test_upgrading_keeps_every_notice_and_delivery(url: str) -> None:
         notices.create_for_records(conn, dt.datetime.now(dt.UTC))  # back: that notice exists already
         assert conn.execute(text("SELECT count(*) FROM notices")).scalar_one() == n == 6
     store.dispose()
+
+
+def _old_rows(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.begin() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT id, kind, department, source_id, record_version, metric, rule_id, points, case_id, "
+                    "objection_id, dedupe_key FROM notices ORDER BY id"
+                )
+            )
+        ]
+
+
+def test_downgrading_to_0005_and_upgrading_again_keeps_every_notice_and_delivery(url: str) -> None:
+    engine = _at_0005(url)
+    _fill(engine)
+    before = _old_rows(engine)
+    open_store(url).dispose()  # up to the newest revision
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0005_certificates")
+    after = _old_rows(engine)
+    # penalty and listing keys come back in the old layout (kind:department:source:version:rule)
+    assert [r[:10] for r in after] == [r[:10] for r in before]
+    assert [r[10] for r in after] == [
+        "penalty:TRAFFIC:t1:1:TRF-MAJOR",
+        "penalty:TRAFFIC:t1:2:TRF-DUI",
+        "listing:COURT:c1:1:CRT-LIST",
+        "repair:4",
+        "decision:5",
+    ]
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM deliveries")).scalar_one() == 5
+    engine.dispose()
+    store = open_store(url)
+    columns, source = schema.notice_columns()
+    with store.begin() as conn:
+        got = [
+            (r.id, r.kind, r.department, r.source_id, r.record_version, r.metric, r.rule_id, r.points)
+            for r in conn.execute(select(*columns).select_from(source).order_by(schema.notices.c.id))
+        ]
+        assert conn.execute(text("SELECT count(*) FROM deliveries")).scalar_one() == 5
+    assert got == [f[:8] for f in OLD_FACTS]
+    store.dispose()

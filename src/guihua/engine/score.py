@@ -85,7 +85,7 @@ def listings(records: ir.Table, catalog: Catalog | None = None, at: dt.date | No
     """
     if at is None:
         raise ValueError("listings need a date: objections make what counts depend on it")
-    # narrowed first, so that a backend can read the partial listing index instead of every record
+    # narrowed first, so that a backend can read a partial index instead of every record
     r = counting(records.filter(records.action.notnull() & records.case_id.notnull()), at)
     return r.group_by(["subject_id", "metric", "case_id"]).aggregate(
         listed_at=r.occurred_at.min(where=r.action == "list"),
@@ -102,7 +102,7 @@ def _least(a: ir.DateValue, b: ir.DateValue) -> ir.DateValue:
 
 def adjustments(records: ir.Table, at: dt.date) -> ir.Table:
     """Records counting at ``at`` that matched a rule, with ``end_date`` cut at a listing's resolution."""
-    r = counting(records.filter(records.rule_id.notnull()), at)  # narrowed first: see ix_records_subject
+    r = counting(records.filter(records.rule_id.notnull()), at)  # narrowed first: the partial index
     lst = listings(records, at=at)
     joined = r.left_join(
         lst,

@@ -69,7 +69,7 @@ def table_size_hint(conn: Connection) -> int:
 # ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in
 # order). So does the listing index: it holds only the few listing records, and building it
 # would cost a scan of the whole table.
-_DEFERRED_INDEXES = ("ix_records_subject", "ix_notices_subject")
+_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored", "ix_notices_subject")
 
 
 @contextmanager
