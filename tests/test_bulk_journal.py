@@ -40,21 +40,22 @@ def _file(tmp_path: Path, n: int = 60) -> Path:
     return jsonl(tmp_path / "traffic.jsonl", rows)
 
 
-def _mode(db: Path) -> str:
-    """The journal mode the file is in, as a connection that only asks sees it."""
+def _ask(db: Path, sql: str) -> object:
+    """One value from a plain connection of its own (it never waits for a lock)."""
     con = sqlite3.connect(db, timeout=0)
     try:
-        return str(con.execute("PRAGMA journal_mode").fetchone()[0])
+        return con.execute(sql).fetchone()[0]
     finally:
         con.close()
+
+
+def _mode(db: Path) -> str:
+    """The journal mode the file is in, as a connection that only asks sees it."""
+    return str(_ask(db, "PRAGMA journal_mode"))
 
 
 def _stored(db: Path) -> int:
-    con = sqlite3.connect(db, timeout=0)
-    try:
-        return int(con.execute("SELECT count(*) FROM records").fetchone()[0])
-    finally:
-        con.close()
+    return int(str(_ask(db, "SELECT count(*) FROM records")))
 
 
 def test_a_large_load_runs_with_a_rollback_journal_and_leaves_the_store_in_wal(tmp_path: Path) -> None:

@@ -67,11 +67,7 @@ def _upgrade_postgresql() -> None:
 
 
 def _upgrade_sqlite() -> None:
-    """SQLite cannot drop a column's UNIQUE NOT NULL: the table is rebuilt, ids and deliveries kept.
-
-    Dropping the old table deletes its deliveries when foreign keys are on
-    (ON DELETE CASCADE), so they are put aside and back.
-    """
+    """SQLite cannot drop a column's UNIQUE NOT NULL: the table is rebuilt, ids and deliveries kept."""
     op.create_table(
         "notices_lean",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -93,12 +89,7 @@ def _upgrade_sqlite() -> None:
         "n.effective_on, n.case_id, CASE WHEN n.kind IN ('repair', 'decision') THEN n.dedupe_key END, "
         "n.created_at FROM notices n"
     )
-    op.execute("CREATE TEMP TABLE deliveries_kept AS SELECT * FROM deliveries")
-    op.drop_table("notices")
-    op.rename_table("notices_lean", "notices")
-    op.execute("DELETE FROM deliveries")
-    op.execute("INSERT INTO deliveries SELECT * FROM deliveries_kept")
-    op.execute("DROP TABLE deliveries_kept")
+    _replace_notices("notices_lean")
 
 
 _OLD_KEY = (
@@ -115,6 +106,20 @@ _FACTS = (  # the copied facts of revision 0005, from the record version or the 
 _JOINED = (
     "notices n LEFT JOIN records r ON r.id = n.record_id LEFT JOIN objections o ON o.id = n.objection_id"
 )
+
+
+def _replace_notices(rebuilt: str) -> None:
+    """SQLite: the rebuilt table takes the place of ``notices``; the deliveries are put aside and back.
+
+    Dropping the old table deletes its deliveries when foreign keys are on
+    (ON DELETE CASCADE); the ids are the same in the rebuilt table.
+    """
+    op.execute("CREATE TEMP TABLE deliveries_kept AS SELECT * FROM deliveries")
+    op.drop_table("notices")
+    op.rename_table(rebuilt, "notices")
+    op.execute("DELETE FROM deliveries")
+    op.execute("INSERT INTO deliveries SELECT * FROM deliveries_kept")
+    op.execute("DROP TABLE deliveries_kept")
 
 
 def downgrade() -> None:
@@ -172,9 +177,4 @@ def _downgrade_sqlite() -> None:
         f"SELECT n.id, {', '.join(_FACTS)}, n.subject_id, n.kind, n.rule_id, n.points, n.effective_on, "
         f"n.case_id, n.objection_id, n.created_at FROM {_JOINED}"
     )
-    op.execute("CREATE TEMP TABLE deliveries_kept AS SELECT * FROM deliveries")
-    op.drop_table("notices")
-    op.rename_table("notices_wide", "notices")
-    op.execute("DELETE FROM deliveries")
-    op.execute("INSERT INTO deliveries SELECT * FROM deliveries_kept")
-    op.execute("DROP TABLE deliveries_kept")
+    _replace_notices("notices_wide")
