@@ -60,10 +60,11 @@ class Store:
         the write-ahead log when no other connection has the store open: new
         pages are written once, where the log writes every page twice (to the
         log, then to the file at the checkpoint). Atomicity and durability are
-        the same (``synchronous=FULL`` meanwhile); the store is back in WAL
-        mode when the transaction ends, however it ends. With another
-        connection open the switch is refused at once and the load runs in WAL
-        mode as any other transaction.
+        the same (``synchronous=FULL`` meanwhile). When the transaction ends,
+        however it ends, the store goes back to WAL mode (should a connection
+        opened meanwhile be reading just then, the next connection to open
+        puts it back). With another connection open at the start the switch is
+        refused at once and the load runs in WAL mode as any other transaction.
         """
         if not bulk or self.dialect != "sqlite":
             with self.engine.begin() as conn:
