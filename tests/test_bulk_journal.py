@@ -151,3 +151,13 @@ def test_a_load_that_fails_keeps_nothing_and_leaves_the_store_in_wal(tmp_path: P
     assert not Path(f"{db}-journal").exists()
     assert ingest_chunks(store, read_chunks(path), "TRAFFIC", str(path), size_hint=60).accepted == 60
     store.dispose()
+
+
+def test_every_connection_keeps_the_log_short(tmp_path: Path) -> None:
+    """A checkpoint runs inside the commit that passes the limit: 8 MiB of log, not SQLite's 32 MiB."""
+    store = open_store(str(tmp_path / "s.db"))
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 256
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar_one() == 32768
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+    store.dispose()
