@@ -99,3 +99,13 @@ def test_a_line_longer_than_a_block_is_a_clear_error_in_bounded_memory(
     path.write_text(",".join(HEADER) + "\nk1,x,m,2025-01-01," + "y" * (1 << 18) + "\n")
     with pytest.raises(GuihuaError, match=r"line is longer than 0\.0625 MiB"):
         list(readers.read_chunks(path))
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_it_was_opened_on(tmp_path: Path) -> None:
+    body = [[f"s{i}", "x", "m", "2025-01-01", "plain"] for i in range(3000)]
+    path = _write(tmp_path / "f.csv", body, crlf=False)
+    lines = path.read_text().splitlines(keepends=True)
+    lines[41] = 's40,x,m,2025-01-01,"never closed\n'  # line 42 of the file
+    path.write_text("".join(lines) + "x" * 200 + "\n" * 3000)
+    with pytest.raises(GuihuaError, match=r"row starting on line 42: .*quote left open"):
+        list(readers.read_chunks(path))

@@ -263,7 +263,7 @@ def _csv_chunks_exact(
         try:
             if offset is None:
                 next(reader)
-            yield from _exact_rows(reader, first, names, chunk_rows)
+            yield from _exact_rows(reader, first, names, chunk_rows, path.name)
         except csv.Error as exc:
             where = f"line {first + reader.line_num}"
             raise GuihuaError(f"cannot read {path.name}: {where}: {exc} (is a quote left open?)") from exc
@@ -279,23 +279,33 @@ def _bounded_lines(fh: Any, path: Path) -> Iterator[str]:
         yield line
 
 
-def _exact_rows(reader: Any, first: int, names: list[str], chunk_rows: int) -> Iterator[RawChunk]:
+def _exact_rows(reader: Any, first: int, names: list[str], chunk_rows: int, name: str) -> Iterator[RawChunk]:
+    """Rows with the line each starts on; a row the csv module refuses is named by that line.
+
+    (An unclosed quote is only noticed lines later, where the cell grows past
+    the csv module's limit: the line it was opened on is the one to fix.)
+    """
     rows: list[list[str]] = []
     lines: list[int] = []
     bad: list[Unreadable] = []
     start = first + reader.line_num + 1
-    for row in reader:
-        if len(row) != len(names):
-            if row:
-                detail = f"row has {len(row)} cells, the header has {len(names)}"
-                bad.append(Unreadable(start, ",".join(row), detail))
-        else:
-            rows.append(row)
-            lines.append(start)
-        start = first + reader.line_num + 1
-        if len(rows) + len(bad) >= chunk_rows:
-            yield _rows_chunk(names, rows, lines, bad)
-            rows, lines, bad = [], [], []
+    try:
+        for row in reader:
+            if len(row) != len(names):
+                if row:
+                    detail = f"row has {len(row)} cells, the header has {len(names)}"
+                    bad.append(Unreadable(start, ",".join(row), detail))
+            else:
+                rows.append(row)
+                lines.append(start)
+            start = first + reader.line_num + 1
+            if len(rows) + len(bad) >= chunk_rows:
+                yield _rows_chunk(names, rows, lines, bad)
+                rows, lines, bad = [], [], []
+    except csv.Error as exc:
+        raise GuihuaError(
+            f"cannot read {name}: the row starting on line {start}: {exc} (is a quote left open?)"
+        ) from exc
     if rows or bad:
         yield _rows_chunk(names, rows, lines, bad)
 
