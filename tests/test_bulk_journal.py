@@ -18,8 +18,8 @@ import pytest
 
 from guihua.core.errors import GuihuaError
 from guihua.ingest.readers import RawChunk, read_chunks
-from guihua.store.database import open_store
-from guihua.usecases.ingest import ingest_chunks
+from guihua.store.database import Store, open_store
+from guihua.usecases.ingest import IngestResult, ingest_chunks
 from guihua.usecases.scores import subject_score
 from tests.helpers import jsonl, record, subject
 
@@ -58,10 +58,8 @@ def _stored(db: Path) -> int:
     return int(str(_ask(db, "SELECT count(*) FROM records")))
 
 
-def test_a_large_load_runs_with_a_rollback_journal_and_leaves_the_store_in_wal(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = open_store(str(db))
-    path = _file(tmp_path)
+def _load_watching_mode(store: Store, db: Path, path: Path) -> tuple[IngestResult, list[str]]:
+    """A large load in chunks of 20 rows, and the journal mode the file was in after each chunk."""
     seen: list[str] = []
     result = ingest_chunks(
         store,
@@ -71,6 +69,13 @@ def test_a_large_load_runs_with_a_rollback_journal_and_leaves_the_store_in_wal(t
         size_hint=60,
         on_progress=lambda _n: seen.append(_mode(db)),
     )
+    return result, seen
+
+
+def test_a_large_load_runs_with_a_rollback_journal_and_leaves_the_store_in_wal(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = open_store(str(db))
+    result, seen = _load_watching_mode(store, db, _file(tmp_path))
     assert result.accepted == 60
     assert seen and set(seen) == {"delete"}
     assert _mode(db) == "wal" and _stored(db) == 60
@@ -85,16 +90,7 @@ def test_with_another_connection_open_the_load_stays_in_wal(tmp_path: Path) -> N
     reader = open_store(str(db))
     with reader.begin() as conn:  # a service reading the store keeps a connection open
         conn.exec_driver_sql("SELECT count(*) FROM records").all()
-        path = _file(tmp_path)
-        seen: list[str] = []
-        result = ingest_chunks(
-            store,
-            read_chunks(path, 20),
-            "TRAFFIC",
-            str(path),
-            size_hint=60,
-            on_progress=lambda _n: seen.append(_mode(db)),
-        )
+        result, seen = _load_watching_mode(store, db, _file(tmp_path))
     assert result.accepted == 60 and set(seen) == {"wal"}
     assert _mode(db) == "wal" and _stored(db) == 60
     reader.dispose()

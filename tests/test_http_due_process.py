@@ -27,27 +27,9 @@ def api(
     store: Store, tmp_path: Path, mini_catalog_text: str
 ) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
     catalogs.load_catalog(store, mini_catalog_text)
+    fields = {"offence": "fail_to_yield", "fine": 200, "paid": True, "when_paid": "2026-05-02"}
     offences = [
-        record(
-            "t1",
-            A,
-            "traffic_offence",
-            "2026-05-01",
-            offence="fail_to_yield",
-            fine=200,
-            paid=True,
-            when_paid="2026-05-02",
-        ),
-        record(
-            "t2",
-            B,
-            "traffic_offence",
-            "2026-05-01",
-            offence="fail_to_yield",
-            fine=200,
-            paid=True,
-            when_paid="2026-05-02",
-        ),
+        record(sid, who, "traffic_offence", "2026-05-01", **fields) for sid, who in (("t1", A), ("t2", B))
     ]
     ingest.ingest_file(store, jsonl(tmp_path / "t.jsonl", offences), "TRAFFIC")
     loans = [record("l1", A, "loan_default", "2026-01-10", case_id="C-1", action="list", amount=5000)]

@@ -18,34 +18,22 @@ from guihua.usecases.ingest import ingest_chunks
 from tests.helpers import jsonl, record, subject
 
 
+def _offence(i: int, fine: float) -> dict[str, object]:
+    return record(
+        f"T-{i:04d}",
+        subject(i % 40),
+        "traffic_offence",
+        dt.date(2025, 1, 1 + i % 28),
+        offence="running_red_light",
+        fine=fine,
+        paid=True,
+    )
+
+
 def _rows() -> list[dict[str, object]]:
-    rows = []
-    for i in range(120):
-        fine = 200.0 if i % 3 else 50.0
-        rows.append(
-            record(
-                f"T-{i:04d}",
-                subject(i % 40),
-                "traffic_offence",
-                dt.date(2025, 1, 1 + i % 28),
-                offence="running_red_light",
-                fine=fine,
-                paid=True,
-            )
-        )
-    for i in range(0, 120, 7):  # later in the file: the same again (duplicate) or changed (correction)
-        fine = 1000.0 if i % 2 else (200.0 if i % 3 else 50.0)
-        rows.append(
-            record(
-                f"T-{i:04d}",
-                subject(i % 40),
-                "traffic_offence",
-                dt.date(2025, 1, 1 + i % 28),
-                offence="running_red_light",
-                fine=fine,
-                paid=True,
-            )
-        )
+    rows = [_offence(i, 200.0 if i % 3 else 50.0) for i in range(120)]
+    # later in the file: the same again (duplicate) or changed (correction)
+    rows += [_offence(i, 1000.0 if i % 2 else (200.0 if i % 3 else 50.0)) for i in range(0, 120, 7)]
     return rows
 
 

@@ -89,25 +89,21 @@ WAL_CHECKPOINT_PAGES = 256  # 8 MiB of write-ahead log at 32 KiB pages (see _sql
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
     # 32 KiB pages for a new store (no effect on an existing one): a bulk load of records, their
     # indexes and notices runs ~5-10% faster than with 16 KiB pages (1.81 -> 1.69 s for the
     # 300k-row benchmark), and 16 KiB was already faster than 4 KiB; lookups stay at 0.3 ms.
-    cur.execute("PRAGMA page_size=32768")
-    cur.close()
+    dbapi_conn.execute("PRAGMA page_size=32768")
     # WAL, unless a bulk load holds the store in rollback-journal mode right now (Store.begin):
     # it puts the store back in WAL mode when it ends, and this connection follows.
     _set_journal(dbapi_conn, "wal")
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA cache_size=-200000")
+    dbapi_conn.execute("PRAGMA foreign_keys=ON")
+    dbapi_conn.execute("PRAGMA temp_store=MEMORY")
+    dbapi_conn.execute("PRAGMA cache_size=-200000")
     # The log is copied into the file (a checkpoint) by whichever commit takes it past this many
     # pages: in an HTTP request, that one waits. SQLite's default of 1,000 pages meant 32 MiB of
     # log with 32 KiB pages, and lookups (each writes its audit entry) had p99 25 ms against 19 ms
     # with 16 KiB pages; 256 pages (8 MiB) gives 14 ms at 2-5% of throughput (bench/http.py).
-    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-    cur.close()
+    dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
 
 
 def _set_journal(driver: Any, mode: str) -> bool:
