@@ -205,7 +205,7 @@ def traffic_csv(path: Path, rows: int, seed: int = 7) -> dict[str, int]:
 def make_city(
     folder: Path, people: int, bills: float, progress: Callable[[int], None] | None = None
 ) -> list[dict[str, str]]:
-    from guihua.catalogs import load_default_catalog
+    from guihua.schemes import load_default_catalog
     from guihua.synth.city import generate_city
 
     shutil.rmtree(folder, ignore_errors=True)

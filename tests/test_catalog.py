@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from guihua.core.catalog import parse_catalog
+from guihua.core.catalog_parsing import parse_catalog
 from guihua.core.errors import CatalogRefused
 from guihua.core.prohibited import is_prohibited
 from guihua.store.database import Store

@@ -18,7 +18,7 @@ import pypdf
 import pytest
 from fastapi.testclient import TestClient
 
-from guihua.core import certificate as cert
+from guihua.core import statement as cert
 from guihua.core.errors import InvalidInput
 from guihua.documents import certificate_pdf
 from guihua.http.app import create_app

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guihua.core.catalog import parse_catalog
+from guihua.core.catalog_parsing import parse_catalog
 from guihua.store.database import Store, open_store
 from guihua.usecases import catalogs, ingest, scores
 from guihua.usecases.rematch import rematch_all

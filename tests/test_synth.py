@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from stdnum.cn import ric
 
-from guihua.catalogs import load_default_catalog
+from guihua.schemes import load_default_catalog
 from guihua.core.ids import is_valid_subject_id
 from guihua.store.database import open_store
 from guihua.synth.city import generate_city

@@ -6,13 +6,35 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from guihua.core.catalog import Catalog
-from guihua.usecases.scores import Distribution, Explanation, PerkEligibility, Score
+from guihua.core.results import Distribution, Explanation, PerkEligibility, Score
 
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def progress() -> Progress:
+    """A progress bar on stderr for long work; nothing when stderr is not a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
 
 
 def print_json(obj: Any) -> None:

@@ -1,8 +1,8 @@
-"""The catalog (spec section 1): the scheme, its categories, departments, metrics, rules, perks.
+"""The catalog model (spec section 1): the scheme, categories, departments, metrics, rules, perks.
 
-:func:`parse_catalog` turns YAML text into a :class:`Catalog` or refuses it with
-*every* problem found, each located (``rules[3] (TRF-2): ...``), so that a
-policy team can fix a catalog in one round.
+Pure data with the few predicates the spec defines on it (a department's
+agreement in force on a day). Reading and checking a catalog's YAML is
+:mod:`guihua.core.catalog_parsing`.
 """
 
 from __future__ import annotations
@@ -10,14 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import Counter
 from functools import cached_property
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guihua.core.errors import CatalogRefused
 from guihua.core.prohibited import is_prohibited
 
 FieldType = Literal["int", "number", "string", "bool", "date"]
@@ -25,9 +22,11 @@ FIELD_TYPES: tuple[str, ...] = ("int", "number", "string", "bool", "date")
 OPERATORS: frozenset[str] = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in"})
 LISTING_FIELDS: tuple[str, ...] = ("case_id", "action")
 LISTING_ACTIONS: tuple[str, ...] = ("list", "resolve")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+AgreementStatus = Literal["active", "suspended", "ended"]
 
 
-class _Model(BaseModel):
+class CatalogItem(BaseModel):
     """Unknown keys are refused: a typo such as ``valid_day`` must not silently mean 'no expiry'."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,30 +35,60 @@ class _Model(BaseModel):
     notes: str = ""
 
 
-class Scheme(_Model):
+class Scheme(CatalogItem):
     name: str
     base: int
     min: int
     max: int
     max_points_per_record: int = Field(gt=0)
+    timezone: str = DEFAULT_TIMEZONE  # what "today" and a day mean (checked by catalog_parsing)
     retention_years: int = Field(default=5, ge=1)
 
 
-class Category(_Model):
+class Category(CatalogItem):
     code: str
     name: str = ""
     max_gain_per_year: int | None = Field(default=None, ge=0)
     max_loss_per_year: int | None = Field(default=None, ge=0)
 
 
-class Department(_Model):
+class Agreement(CatalogItem):
+    """A department's data-sharing agreement (spec sections 1 and 3); absent: active, open-ended."""
+
+    status: AgreementStatus = "active"
+    valid_from: dt.date | None = None  # None: since always
+    valid_to: dt.date | None = None  # exclusive; None: open
+    frequency_days: int | None = Field(default=None, ge=1)  # how often data was promised
+
+    def state_on(self, day: dt.date) -> str:
+        """``in_force``, else why not: ``suspended``, ``ended``, ``not_yet_valid`` or ``expired``."""
+        if self.status != "active":
+            return self.status
+        if self.valid_from is not None and day < self.valid_from:
+            return "not_yet_valid"
+        if self.valid_to is not None and day >= self.valid_to:
+            return "expired"
+        return "in_force"
+
+    def in_force(self, day: dt.date) -> bool:
+        """``status`` is active and ``valid_from <= day < valid_to``: the department may submit."""
+        return self.state_on(day) == "in_force"
+
+
+class Department(CatalogItem):
     code: str
     name: str = ""
     legal_basis: str
     metrics: list[str] = []
+    agreement: Agreement = Agreement()
+
+    @field_validator("agreement", mode="before")
+    @classmethod
+    def _none_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
-class Metric(_Model):
+class Metric(CatalogItem):
     code: str
     name: str = ""
     category: str | None = None
@@ -68,7 +97,7 @@ class Metric(_Model):
     fields: dict[str, FieldType] = {}
 
 
-class Rule(_Model):
+class Rule(CatalogItem):
     id: str
     metric: str
     when: dict[str, Any] = {}
@@ -95,16 +124,17 @@ class Rule(_Model):
         return out
 
 
-class Perk(_Model):
+class Perk(CatalogItem):
     code: str
     name: str = ""
     provider: str
     min_score: int
     clean_record_required: bool = False
+    consent_required: bool = False  # the provider learns eligibility only with the resident's consent
     benefit: str = ""
 
 
-class Catalog(_Model):
+class Catalog(CatalogItem):
     """A validated catalog. Construct it with :func:`parse_catalog`."""
 
     scheme: Scheme
@@ -148,240 +178,6 @@ class Catalog(_Model):
     def digest(self) -> str:
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses duplicated mapping keys instead of keeping the last."""
-
-    duplicate_keys: list[str]
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-        if key in seen:
-            mark = key_node.start_mark
-            loader.duplicate_keys.append(f"line {mark.line + 1}: key {key!r} is given twice")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
-)
-
-
-def _read_yaml(text: str) -> tuple[Any, list[str]]:
-    loader = _UniqueKeyLoader(text)
-    loader.duplicate_keys = []
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        return None, [f"not valid YAML: {' '.join(str(exc).split())}"]
-    finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
-    return data, list(loader.duplicate_keys)
-
-
-_SECTIONS: dict[str, type[_Model]] = {
-    "categories": Category,
-    "departments": Department,
-    "metrics": Metric,
-    "rules": Rule,
-    "perks": Perk,
-}
-_ID_KEY = {"rules": "id"}
-
-
-def _where(section: str, index: int, raw: Any) -> str:
-    key = _ID_KEY.get(section, "code")
-    ident = raw.get(key) if isinstance(raw, dict) else None
-    return f"{section}[{index}]" + (f" ({ident})" if ident is not None else "")
-
-
-def _pydantic_problems(where: str, exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key (is it misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].lower()
-        out.append(f"{where}{'.' + loc if loc else ''}: {msg}")
-    return out
-
-
-def parse_catalog(text: str) -> Catalog:
-    """Validate catalog YAML against the spec; raise :class:`CatalogRefused` listing every problem."""
-    data, problems = _read_yaml(text)
-    if not isinstance(data, dict):
-        raise CatalogRefused(problems or ["the catalog must be a YAML mapping with a 'scheme' section"])
-    parsed: dict[str, Any] = {}
-    positions: dict[str, list[int]] = {}  # where each parsed item stands in the document
-    try:
-        parsed["scheme"] = Scheme.model_validate(data.get("scheme"))
-    except ValidationError as exc:
-        problems += _pydantic_problems("scheme", exc)
-    for section, model in _SECTIONS.items():
-        items = data.get(section) or []
-        if not isinstance(items, list):
-            problems.append(f"{section}: must be a list")
-            items = []
-        good = []
-        for i, raw in enumerate(items):
-            try:
-                good.append(model.model_validate(raw))
-                positions.setdefault(section, []).append(i)
-            except ValidationError as exc:
-                problems += _pydantic_problems(_where(section, i, raw), exc)
-        parsed[section] = good
-    extra = data.get("prohibited_attributes") or []
-    if not isinstance(extra, list) or not all(isinstance(x, str) for x in extra):
-        problems.append("prohibited_attributes: must be a list of names")
-        extra = []
-    parsed["prohibited_attributes"] = extra
-    if "scheme" not in parsed:
-        raise CatalogRefused(problems)
-    catalog = Catalog(**parsed)
-    problems += semantic_problems(catalog, positions)
-    if problems:
-        raise CatalogRefused(problems)
-    return catalog
-
-
-# --------------------------------------------------------------------------- semantics
-
-
-def semantic_problems(catalog: Catalog, positions: dict[str, list[int]] | None = None) -> list[str]:
-    """Every refusal reason of spec section 1 that applies, in catalog order.
-
-    ``positions`` maps each parsed item back to its index in the document (items
-    that failed to parse are missing), so that problems point at the catalog as written.
-    """
-    at = _Positions(positions or {})
-    problems: list[str] = []
-    s = catalog.scheme
-    if not s.min <= s.base <= s.max:
-        problems.append(f"scheme: base {s.base} must lie between min {s.min} and max {s.max}")
-    problems += _duplicates(catalog)
-    problems += _prohibited_names(catalog, at)
-    problems += _department_problems(catalog, at)
-    problems += _metric_problems(catalog, at)
-    problems += _rule_problems(catalog, at)
-    return problems
-
-
-def _duplicates(c: Catalog) -> list[str]:
-    out = []
-    for section, codes in (
-        ("categories", [x.code for x in c.categories]),
-        ("departments", [x.code for x in c.departments]),
-        ("metrics", [x.code for x in c.metrics]),
-        ("rules", [x.id for x in c.rules]),
-        ("perks", [x.code for x in c.perks]),
-    ):
-        out += [f"{section}: code {code!r} is duplicated" for code, n in Counter(codes).items() if n > 1]
-    return out
-
-
-class _Positions:
-    def __init__(self, positions: dict[str, list[int]]) -> None:
-        self.positions = positions
-
-    def __call__(self, section: str, i: int) -> int:
-        known = self.positions.get(section)
-        return known[i] if known is not None and i < len(known) else i
-
-
-def _prohibited_names(c: Catalog, at: _Positions) -> list[str]:
-    out = []
-    for n, m in enumerate(c.metrics):
-        i = at("metrics", n)
-        if c.is_prohibited(m.code):
-            out.append(f"metrics[{i}] ({m.code}): metric name is a prohibited attribute")
-        out += [
-            f"metrics[{i}] ({m.code}): field {name!r} is a prohibited attribute"
-            for name in m.fields
-            if c.is_prohibited(name)
-        ]
-    return out
-
-
-def _department_problems(c: Catalog, at: _Positions) -> list[str]:
-    out = []
-    for n, d in enumerate(c.departments):
-        i = at("departments", n)
-        where = f"departments[{i}] ({d.code})"
-        if not d.legal_basis.strip():
-            out.append(f"{where}: legal_basis is required")
-        out += [
-            f"{where}: metric {m!r} is not defined in metrics" for m in d.metrics if m not in c.metric_by_code
-        ]
-    return out
-
-
-def _metric_problems(c: Catalog, at: _Positions) -> list[str]:
-    out = []
-    for n, m in enumerate(c.metrics):
-        i = at("metrics", n)
-        where = f"metrics[{i}] ({m.code})"
-        if m.category is None and not m.protected:
-            out.append(f"{where}: category is required")
-        elif m.category is not None and m.category not in c.category_by_code:
-            out.append(f"{where}: category {m.category!r} is not defined in categories")
-        if m.kind == "listing":
-            out += [
-                f"{where}: a listing metric needs a string field {f!r}"
-                for f in LISTING_FIELDS
-                if m.fields.get(f) != "string"
-            ]
-    return out
-
-
-def _rule_problems(c: Catalog, at: _Positions) -> list[str]:
-    out = []
-    cap = c.scheme.max_points_per_record
-    for n, r in enumerate(c.rules):
-        i = at("rules", n)
-        where = f"rules[{i}] ({r.id})"
-        if abs(r.points) > cap:
-            out.append(f"{where}: points {r.points} exceeds max_points_per_record {cap}")
-        if r.points == 0:
-            out.append(f"{where}: points must not be 0")
-        if not r.legal_basis.strip():
-            out.append(f"{where}: legal_basis is required")
-        if r.effective_to is not None and r.effective_to <= r.effective_from:
-            out.append(f"{where}: effective_to must be after effective_from")
-        metric = c.metric_by_code.get(r.metric)
-        if metric is None:
-            out.append(f"{where}: metric {r.metric!r} is not defined in metrics")
-            continue
-        if metric.protected:
-            out.append(f"{where}: metric {r.metric!r} is protected and may never be scored")
-        out += _condition_problems(where, r, metric)
-    return out
-
-
-def _condition_problems(where: str, rule: Rule, metric: Metric) -> list[str]:
-    out = []
-    for name, op, value in rule.conditions():
-        ftype = metric.fields.get(name)
-        if ftype is None:
-            out.append(f"{where}: when names field {name!r}, which {metric.code} does not declare")
-            continue
-        if op not in OPERATORS:
-            out.append(f"{where}: when.{name} uses unknown operator {op!r}")
-            continue
-        values = value if op in ("in", "not_in") else [value]
-        if op in ("in", "not_in") and not isinstance(value, list):
-            out.append(f"{where}: when.{name}.{op} takes a list")
-            continue
-        bad = [v for v in values if not condition_value_ok(ftype, v)]
-        if bad:
-            out.append(f"{where}: when.{name}.{op} value {bad[0]!r} is not a {ftype}")
-    return out
 
 
 def condition_value_ok(ftype: str, value: Any) -> bool:

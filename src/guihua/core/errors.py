@@ -31,6 +31,18 @@ class Conflict(GuihuaError):
     code = "conflict"
 
 
+class Forbidden(GuihuaError):
+    """The caller may not do this (a department outside its agreement, a role without the right)."""
+
+    code = "forbidden"
+
+
+class AgreementNotInForce(Forbidden):
+    """A submission from a department whose data-sharing agreement is not in force (spec section 3)."""
+
+    code = "agreement_not_in_force"
+
+
 class CatalogRefused(GuihuaError):
     """A catalog failed validation; ``problems`` lists every finding."""
 

@@ -62,19 +62,20 @@ def compose(notice: Mapping[str, Any], catalog: Catalog) -> NoticeText:
         expiry = f" It expires after {rule.valid_days} days." if rule and rule.valid_days else ""
         body = (
             f"{ref} ({what}) matches rule {notice.get('rule_id')}, legal basis: {law}. "
-            f"It lowers your score by {points} point{'s' if points != 1 else ''} from {on}."
-            f"{expiry} {objection}"
+            f"It lowers your score by {points} point{'s' if points != 1 else ''} from {on}: "
+            f"you are told before it counts, never after.{expiry} {objection}"
         )
         return NoticeText(f"Penalty of {points} points from {on}: {what}", body)
     if kind == "listing":
         points = int(notice.get("points") or 0)
-        penalty = f" and lowers your score by {abs(points)} points" if points < 0 else ""
+        listed = _day(notice.get("occurred_at")) or on
+        penalty = f"; it lowers your score by {abs(points)} points from {on}" if points < 0 else ""
         body = (
             f"{ref} ({what}) places you on the defaulter list under case {notice.get('case_id')} "
-            f"from {on}{penalty}, legal basis: {law}. The listing and its penalty end on the day the "
+            f"from {listed}{penalty}, legal basis: {law}. The listing and its penalty end on the day the "
             f"case is resolved (for example when the debt is paid). {objection}"
         )
-        return NoticeText(f"Defaulter list: case {notice.get('case_id')} from {on}", body)
+        return NoticeText(f"Defaulter list: case {notice.get('case_id')} from {listed}", body)
     if kind == "repair":
         body = (
             f"{ref} resolves case {notice.get('case_id')} ({what}) on {on}. From that day you are no longer "

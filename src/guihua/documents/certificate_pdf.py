@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, Table, TableStyle
 
-from guihua.core.certificate import Statement, display_code
+from guihua.core.statement import Statement, display_code
 
 ATTACHMENT = "certificate.json"
 NAVY = colors.HexColor("#1f3a5f")

@@ -11,8 +11,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 
+from guihua.core.results import SubjectReport
 from guihua.documents import report_text
-from guihua.usecases.reports import SubjectReport
 
 TEMPLATE = "report.html.j2"
 

@@ -47,8 +47,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from guihua.core.results import SubjectReport
 from guihua.documents import report_text as words
-from guihua.usecases.reports import SubjectReport
 
 CID_FONT = "STSong-Light"
 EMBEDDED_FONT = "GuihuaCJK"

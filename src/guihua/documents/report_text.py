@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from guihua.usecases.reports import Delivery, ReportRecord
+from guihua.core.results import Delivery, ReportRecord
 
 TITLE = "Report on a resident's data"
 INTRO = (

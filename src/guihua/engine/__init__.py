@@ -1,7 +1,9 @@
-"""The scoring semantics (spec sections 4-6), written once as Ibis expressions.
+"""The rules of the spec (sections 4-9), each written once as an Ibis expression.
 
-Expressions are built over unbound tables and compiled to the SQL of whatever
-runs them: DuckDB for matching Arrow batches at ingestion, the store's own SQL
-(SQLite or PostgreSQL) for scores, and Spark for a province. There is no
-second implementation in Python.
+Expressions are built over unbound tables (:mod:`guihua.engine.tables`) and
+compiled for whatever runs them: DuckDB over Arrow batches at ingestion
+(:mod:`guihua.engine.batch`), the store's own SQL for lookups and exports
+(:mod:`guihua.engine.compiled`), Spark for a province. There is no second
+implementation in Python or in hand-written SQL; ``docs/architecture.md`` names
+the function for each section of the spec.
 """

@@ -1,4 +1,11 @@
-"""From record to adjustment (spec section 4): first matching rule, points, dates."""
+"""From record to adjustment (spec section 4): the first matching rule, its points and dates.
+
+Everything here depends on one record and the catalog only, so it is computed
+when a record is stored (and again for every stored record when a catalog is
+loaded) and kept beside it. A positive adjustment starts at ``occurred_at +
+notice_days``; a negative one at ``max(occurred_at, received_on) +
+notice_days``: no penalty counts before the resident could have been told.
+"""
 
 from __future__ import annotations
 
@@ -60,8 +67,16 @@ def _by_rule(rule_id: ir.StringValue, values: dict[str, Any], else_: Any = None)
     return ibis.cases(*[(rule_id == rid, v) for rid, v in values.items()], else_=else_)
 
 
+def _start(records: ir.Table, rule: Rule) -> ir.DateValue:
+    """A penalty never starts before the record was received; a reward starts when it happened."""
+    told = records.occurred_at if rule.points > 0 else ibis.greatest(records.occurred_at, records.received_on)
+    return told + ibis.interval(days=rule.notice_days)
+
+
 def match(records: ir.Table, catalog: Catalog, metrics: frozenset[str] | None = None) -> ir.Table:
-    """``records`` plus the columns of :data:`MATCH_COLUMNS` (null where no rule applies).
+    """``records`` (metric, occurred_at, received_on, typed fields) plus :data:`MATCH_COLUMNS`.
+
+    The match columns are null where no rule applies.
 
     ``metrics`` narrows the rules considered to those of records that can be
     present (a department's file holds only its own metrics); the first
@@ -77,8 +92,7 @@ def match(records: ir.Table, catalog: Catalog, metrics: frozenset[str] | None = 
     else:
         rule_id = ibis.null().cast("string")
     t = records.mutate(rule_id=rule_id)
-    occurred = t.occurred_at
-    start = _by_rule(t.rule_id, {r.id: occurred + ibis.interval(days=r.notice_days) for r in rules})
+    start = _by_rule(t.rule_id, {r.id: _start(t, r) for r in rules})
     t = t.mutate(
         points=_by_rule(t.rule_id, {r.id: r.points for r in rules}).cast("int32"),
         category=_by_rule(t.rule_id, {r.id: catalog.metric_by_code[r.metric].category for r in rules}).cast(

@@ -25,8 +25,8 @@ _MEMORY: dict[str, str] = {}
 def _engine_fingerprint() -> str:
     """Changes whenever the engine's code or Ibis changes, so stale SQL is never reused."""
     digest = hashlib.sha256(ibis.__version__.encode())
-    for name in ("match.py", "score.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

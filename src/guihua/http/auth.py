@@ -1,4 +1,4 @@
-"""Bearer-token authentication and role checks; every refusal is audited."""
+"""Who is calling: bearer-token authentication, and refusals by the access policy (all audited)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from guihua.core.policy import Actor
 from guihua.http.problems import Problem
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit
@@ -17,8 +18,8 @@ class Caller:
     account: accounts.Account
 
     @property
-    def actor(self) -> audit.Actor:
-        return audit.Actor(self.account.name, self.account.role)
+    def actor(self) -> Actor:
+        return self.account.actor
 
 
 def store_of(request: Request) -> Store:
@@ -44,25 +45,14 @@ def refuse(store: Store, who: Caller, action: str, why: str, subject_id: str | N
     return Problem(403, "forbidden", why)
 
 
-def may_read_subject(request: Request, who: Caller, subject_id: str, purpose: str | None, action: str) -> str:
-    """Residents read only themselves; service desks must say why; departments and providers never."""
-    store = store_of(request)
-    sid = check_subject(subject_id)
-    role = who.account.role
-    if role == "resident" and who.account.subject_id != sid:
-        raise refuse(store, who, action, "a resident may read only its own data", sid)
-    if role == "service_desk" and not (purpose and purpose.strip()):
-        raise refuse(store, who, action, "service desks must give a non-empty purpose", sid)
-    if role not in ("resident", "service_desk", "reviewer", "auditor", "admin"):
-        raise refuse(store, who, action, f"role {role} may not read residents' data", sid)
-    return sid
+def enforce(
+    request: Request, who: Caller, refusal: str | None, action: str, subject_id: str | None = None
+) -> None:
+    """Raise the audited 403 when the access policy refused (``refusal`` is its reason)."""
+    if refusal is not None:
+        raise refuse(store_of(request), who, action, refusal, subject_id)
 
 
-def may_act_for_subject(request: Request, who: Caller, subject_id: str, action: str, what: str) -> str:
-    """Acting on a resident's behalf (objecting, giving a contact): the resident itself or a service desk."""
-    sid = check_subject(subject_id)
-    role = who.account.role
-    if not ((role == "resident" and who.account.subject_id == sid) or role == "service_desk"):
-        why = f"only the resident itself or a service desk may {what}"
-        raise refuse(store_of(request), who, action, why, sid)
-    return sid
+def subject_of(subject_id: str) -> str:
+    """A path's resident id, checked and normalised (422 with what a valid one looks like)."""
+    return check_subject(subject_id)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guihua.core.errors import Conflict, GuihuaError, InvalidInput, NotFound
+from guihua.core.errors import Conflict, Forbidden, GuihuaError, InvalidInput, NotFound
 
 PROBLEM = "application/problem+json"
 
@@ -57,17 +57,17 @@ async def on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.code, exc.detail, request.url.path)
 
 
+_STATUS: tuple[tuple[type[GuihuaError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Forbidden, 403),
+    (InvalidInput, 422),
+)
+
+
 async def on_guihua_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GuihuaError)
-    status = (
-        404
-        if isinstance(exc, NotFound)
-        else 409
-        if isinstance(exc, Conflict)
-        else 422
-        if isinstance(exc, InvalidInput)
-        else 400
-    )
+    status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
     return problem_response(status, exc.code, exc.message, request.url.path)
 
 

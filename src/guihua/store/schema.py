@@ -57,6 +57,8 @@ submissions = Table(
     Column("duplicates", BigInteger, nullable=False, default=0),
     Column("corrected", BigInteger, nullable=False, default=0),
     Column("rejected", BigInteger, nullable=False, default=0),
+    # earlier occurrences of a key the same submission sent again (its last one counts); 0007
+    Column("superseded", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 records = Table(
@@ -68,9 +70,12 @@ records = Table(
     Column("version", Integer, nullable=False),
     Column("is_current", Boolean, nullable=False),
     Column("retracted_at", DateTime(timezone=True), nullable=True),
+    Column("retracted_on", Date, nullable=True),  # the day of retracted_at in the scheme's zone (0007)
     Column("subject_id", String(18), nullable=False),
     Column("metric", String(100), nullable=False),
     Column("occurred_at", Date, nullable=False),
+    # the day this version was accepted, in the scheme's zone; always set (0007 filled older rows)
+    Column("received_on", Date, nullable=True),
     Column("fields", Text, nullable=False),
     Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=False),
     Column("line", BigInteger, nullable=True),
@@ -250,6 +255,7 @@ def notice_columns() -> tuple[list[Any], FromClause]:
         func.coalesce(r.c.source_id, o.c.source_id).label("source_id"),
         func.coalesce(r.c.version, o.c.record_version).label("record_version"),
         r.c.metric,
+        r.c.occurred_at,
         n.c.rule_id,
         n.c.points,
         n.c.effective_on,

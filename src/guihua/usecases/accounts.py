@@ -6,26 +6,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, insert, select, update
-
 from guihua.core.errors import InvalidInput, NotFound
+from guihua.core.policy import BINDING, ROLES, Actor
 from guihua.kit.clock import now
-from guihua.store import schema
+from guihua.store import account_queries
+from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store
 from guihua.usecases import audit
-from guihua.usecases.catalogs import active_catalog
-from guihua.usecases.scores import check_subject
-
-ROLES: tuple[str, ...] = (
-    "admin",
-    "department",
-    "provider",
-    "resident",
-    "service_desk",
-    "reviewer",
-    "auditor",
-)
-BINDING = {"department": "department", "provider": "provider", "resident": "subject"}  # role -> what binds it
+from guihua.usecases.subjects import check_subject
 
 
 @dataclass(frozen=True)
@@ -38,6 +26,11 @@ class Account:
     created_at: str
     revoked: bool
 
+    @property
+    def actor(self) -> Actor:
+        """The account as the access policy and the audit trail see it."""
+        return Actor(self.name, self.role, self.department, self.provider, self.subject_id)
+
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -45,7 +38,7 @@ def token_hash(token: str) -> str:
 
 def create(
     store: Store,
-    actor: audit.Actor,
+    actor: Actor,
     role: str,
     name: str,
     department: str | None = None,
@@ -72,28 +65,27 @@ def create(
         if provider and provider not in {p.provider for p in catalog.perks}:
             raise NotFound(f"unknown perk provider {provider!r}; the catalog's providers own its perks")
         sid = check_subject(subject) if subject else None
-        t = schema.accounts
-        if conn.execute(select(t.c.id).where(t.c.name == name)).first():
+        if account_queries.by_name(conn, name):
             raise InvalidInput(f"an account named {name!r} exists already")
-        conn.execute(
-            insert(t).values(
-                name=name,
-                role=role,
-                department=department,
-                provider=provider,
-                subject_id=sid,
-                token_hash=token_hash(token),
-                created_at=now(),
-            )
+        account_queries.add(
+            conn,
+            {
+                "name": name,
+                "role": role,
+                "department": department,
+                "provider": provider,
+                "subject_id": sid,
+                "token_hash": token_hash(token),
+                "created_at": now(),
+            },
         )
         audit.append(conn, actor, "account.create", detail=f"{name} ({role})")
     return token
 
 
 def list_accounts(store: Store) -> list[Account]:
-    t = schema.accounts
     with store.begin() as conn:
-        rows = conn.execute(select(t).order_by(t.c.name)).all()
+        rows = account_queries.all_accounts(conn)
     return [
         Account(
             r.name,
@@ -108,25 +100,21 @@ def list_accounts(store: Store) -> list[Account]:
     ]
 
 
-def revoke(store: Store, actor: audit.Actor, name: str) -> None:
-    t = schema.accounts
+def revoke(store: Store, actor: Actor, name: str) -> None:
     with store.begin() as conn:
-        row = conn.execute(select(t.c.id, t.c.revoked_at).where(t.c.name == name)).first()
+        row = account_queries.by_name(conn, name)
         if row is None:
             raise NotFound(f"no account named {name!r}")
         if row.revoked_at is not None:
             raise InvalidInput(f"account {name!r} was revoked already")
-        conn.execute(update(t).where(t.c.id == row.id).values(revoked_at=now()))
+        account_queries.mark_revoked(conn, int(row.id), now())
         audit.append(conn, actor, "account.revoke", detail=name)
-
-
-_BY_TOKEN = select(schema.accounts).where(schema.accounts.c.token_hash == bindparam("token_hash"))
 
 
 def authenticate(store: Store, token: str) -> Account | None:
     """The live account a bearer token belongs to; None for unknown or revoked tokens."""
     with store.begin() as conn:
-        r = conn.execute(_BY_TOKEN, {"token_hash": token_hash(token)}).first()
+        r = account_queries.by_token_hash(conn, token_hash(token))
     if r is None or r.revoked_at is not None:
         return None
     return Account(r.name, r.role, r.department, r.provider, r.subject_id, str(r.created_at)[:19], False)

@@ -16,29 +16,19 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
+from guihua.core.policy import Actor
 from guihua.kit.clock import now
-from guihua.store import schema
+from guihua.store import audit_queries
 from guihua.store.database import Store
 
 GENESIS = "0" * 64
-_HEAD = (
-    select(schema.audit_log.c.seq, schema.audit_log.c.hash).order_by(schema.audit_log.c.seq.desc()).limit(1)
-)
-_INSERT = insert(schema.audit_log)
 FIELDS = ("seq", "at", "account", "role", "action", "subject_id", "purpose", "outcome", "detail")
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an account and its role (the CLI acts as the operator at the terminal)."""
-
-    account: str
-    role: str
-
-
 def cli_actor() -> Actor:
+    """The operator at the terminal acts as an admin, under the login name."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -61,13 +51,8 @@ def append(
     detail: str | None = None,
 ) -> int:
     """Add an entry inside the caller's transaction (so it lands with what it records, or not at all)."""
-    # One writer extends the chain at a time, and it must read the head *after* taking the lock.
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE audit_log IN EXCLUSIVE MODE")
-    else:  # a write that changes nothing opens the write transaction (waiting for other writers)
-        conn.exec_driver_sql("UPDATE audit_log SET seq = seq WHERE seq < 0")
-    last = conn.execute(_HEAD).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    last = audit_queries.head_for_append(conn)  # one writer extends the chain at a time
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     fields = {
         "seq": seq,
         "at": now().isoformat(timespec="microseconds"),
@@ -79,7 +64,7 @@ def append(
         "outcome": outcome,
         "detail": detail,
     }
-    conn.execute(_INSERT, {**fields, "prev_hash": prev, "hash": entry_hash(prev, fields)})
+    audit_queries.add(conn, {**fields, "prev_hash": prev, "hash": entry_hash(prev, fields)})
     return seq
 
 
@@ -116,35 +101,27 @@ class Verification:
         return self.broken_at is None
 
 
-def verify(store: Store, batch: int = 10_000) -> Verification:
+def verify(store: Store) -> Verification:
     """Walk the chain from the first entry; name the first one that does not hold."""
-    t = schema.audit_log
     expected_seq, prev, count = 1, GENESIS, 0
     with store.begin() as conn:
-        while True:
-            rows = conn.execute(select(t).where(t.c.seq >= expected_seq).order_by(t.c.seq).limit(batch)).all()
-            if not rows:
-                return Verification(count, prev)
-            for row in rows:
-                if row.seq != expected_seq:
-                    return Verification(count, prev, expected_seq, f"entry {expected_seq} is missing")
-                if row.prev_hash != prev:
-                    why = f"entry {row.seq} does not follow the entry before it (removed or reordered)"
-                    return Verification(count, prev, row.seq, why)
-                fields = {f: getattr(row, f) for f in FIELDS}
-                if entry_hash(prev, fields) != row.hash:
-                    return Verification(count, prev, row.seq, f"entry {row.seq} was changed")
-                prev, expected_seq, count = row.hash, expected_seq + 1, count + 1
+        for row in audit_queries.walk(conn):
+            if row.seq != expected_seq:
+                return Verification(count, prev, expected_seq, f"entry {expected_seq} is missing")
+            if row.prev_hash != prev:
+                why = f"entry {row.seq} does not follow the entry before it (removed or reordered)"
+                return Verification(count, prev, row.seq, why)
+            fields = {f: getattr(row, f) for f in FIELDS}
+            if entry_hash(prev, fields) != row.hash:
+                return Verification(count, prev, row.seq, f"entry {row.seq} was changed")
+            prev, expected_seq, count = row.hash, expected_seq + 1, count + 1
+    return Verification(count, prev)
 
 
 def entries(store: Store, subject_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Newest first; for one subject: who read this resident's data, when, as whom, why."""
-    t = schema.audit_log
-    stmt = select(t).order_by(t.c.seq.desc()).limit(limit)
-    if subject_id is not None:
-        stmt = stmt.where(t.c.subject_id == subject_id)
     with store.begin() as conn:
-        return [dict(r._mapping) for r in conn.execute(stmt)]
+        return audit_queries.newest(conn, subject_id, limit)
 
 
 def mask(subject_id: str | None) -> str | None:

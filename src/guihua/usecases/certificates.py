@@ -27,23 +27,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from guihua.core import certificate as cert
+from guihua.core import statement as cert
 from guihua.core.errors import GuihuaError, InvalidInput
+from guihua.core.policy import Actor
 from guihua.documents import certificate_pdf
 from guihua.kit import signing
 from guihua.kit.clock import as_date, now, today
-from guihua.store import schema
+from guihua.store import certificate_queries
+from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store, resolve_url
 from guihua.usecases import audit, listings
 from guihua.usecases.subjects import check_subject
 
 DEFAULT_VALID_DAYS = 90
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
-PUBLIC = audit.Actor("public", "public")
+PUBLIC = Actor("public", "public")
 
 Kind = Literal["pdf", "json"]
 
@@ -134,7 +135,7 @@ def issue(
     keys: Path,
     at: dt.date | None = None,
     valid_days: int | None = None,
-    actor: audit.Actor | None = None,
+    actor: Actor | None = None,
 ) -> Issued:
     """Certify the resident's listing status at ``at`` (default today) into ``out`` (.pdf or .json).
 
@@ -142,8 +143,9 @@ def issue(
     """
     kind = kind_of(out)
     sid = check_subject(subject_id)
-    at = at or today()
-    if at > today():
+    day = _today(store)
+    at = at or day
+    if at > day:
         raise InvalidInput(f"--at {at}: a certificate states what holds on a past day or today, not later")
     days = valid_days if valid_days is not None else valid_days_default()
     key = signing.load_or_create(keys)
@@ -151,7 +153,7 @@ def issue(
     actor = actor or audit.cli_actor()
     for _ in range(5):  # a clash of 60-bit random codes is for the birthday paradox at 10^9 certificates
         code = cert.code_from_bytes(secrets.token_bytes(8))
-        statement = cert.new_statement(code, sid, at, now(), today(), days, key.key_id, scheme, cases)
+        statement = cert.new_statement(code, sid, at, now(), day, days, key.key_id, scheme, cases)
         signed = _file_bytes(cert.envelope(statement, key.sign(statement.signed_bytes())))
         url = verification_url(code)
         content = certificate_pdf.render(statement, signed, url) if kind == "pdf" else signed
@@ -164,10 +166,16 @@ def issue(
     raise GuihuaError("could not find an unused certificate code; try again")
 
 
-def _store(store: Store, s: cert.Statement, actor: audit.Actor) -> None:
+def _today(store: Store) -> dt.date:
+    """Today in the scheme's time zone."""
     with store.begin() as conn:
-        conn.execute(
-            insert(schema.certificates),
+        return today(active_catalog(conn).catalog.scheme.timezone)
+
+
+def _store(store: Store, s: cert.Statement, actor: Actor) -> None:
+    with store.begin() as conn:
+        certificate_queries.add(
+            conn,
             {
                 "code": s.code,
                 "subject_id": s.subject_id,
@@ -293,6 +301,7 @@ class Check:
     certified_status: str
     certified: str
     superseded_on: list[str]  # "at" and/or "today": where the status no longer matches
+    checked_on: str  # today, in the scheme's time zone
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -304,11 +313,11 @@ class Check:
             "valid_until": self.valid_until,
             "key_id": self.key_id,
             "certified": {"status": self.certified_status, "statement": self.certified},
-            "checked_on": today().isoformat(),
+            "checked_on": self.checked_on,
         }
         if self.status == "superseded":
             out["superseded_on"] = self.superseded_on
-            days = sorted({self.at if w == "at" else today().isoformat() for w in self.superseded_on})
+            days = sorted({self.at if w == "at" else self.checked_on for w in self.superseded_on})
             out["detail"] = (
                 f"the resident's listing status on {' and on '.join(days)} is no longer the one certified; "
                 "ask the resident for a new certificate"
@@ -316,7 +325,7 @@ class Check:
         return out
 
 
-def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Check:
+def check_code(store: Store, typed_code: str, actor: Actor = PUBLIC) -> Check:
     """Valid, superseded or expired; unknown codes raise :class:`UnknownCertificate` (a 404).
 
     Superseded: the listing status recomputed at the certificate's date, or at today, is not the
@@ -327,7 +336,7 @@ def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Ch
     row = None
     if code is not None:
         with store.begin() as conn:
-            row = conn.execute(select(schema.certificates).where(schema.certificates.c.code == code)).first()
+            row = certificate_queries.by_code(conn, code)
     if code is None or row is None:
         audit.record(store, actor, "certificate.check", outcome="unknown", detail=f"code {typed_code[:40]!r}")
         raise cert.UnknownCertificate(f"no certificate has the code {typed_code[:40]!r}: check it as printed")
@@ -338,10 +347,11 @@ def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Ch
     scheme, at_cases = _cases(store, row.subject_id, at)
     status: CheckStatus
     superseded: list[str] = []
-    if valid_until < today():
+    day = _today(store)
+    if valid_until < day:
         status = "expired"
     else:
-        now_cases = at_cases if today() == at else _cases(store, row.subject_id, today())[1]
+        now_cases = at_cases if day == at else _cases(store, row.subject_id, day)[1]
         for which, cases in (("at", at_cases), ("today", now_cases)):
             if certified is None or cert.finding_of(cases) != certified:
                 superseded.append(which)
@@ -366,6 +376,7 @@ def check_code(store: Store, typed_code: str, actor: audit.Actor = PUBLIC) -> Ch
         certified_status=certified.status if certified else "unknown",
         certified=cert.statement_text(certified, masked, at.isoformat(), scheme) if certified else "",
         superseded_on=superseded,
+        checked_on=day.isoformat(),
     )
 
 

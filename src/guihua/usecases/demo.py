@@ -9,8 +9,8 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from guihua.catalogs import load_default_catalog
 from guihua.kit.clock import today
+from guihua.schemes import load_default_catalog
 from guihua.store.database import open_store, resolve_url
 from guihua.usecases import ingest, scores
 

@@ -1,82 +1,57 @@
-"""Objections (spec section 7): filing, the 30-day suspension, and a reviewer's decision.
+"""Objections (spec section 7): filing, listing with their state, and a reviewer's decision.
 
-What an objection does to the score is the engine's business
-(:func:`guihua.engine.score.withheld`): it reads ``suspends_on``, ``decided_on``
-and ``decision`` from this table, so a score at any date stays a pure function
-of what is stored. This module keeps who, when and why for every step.
+What an objection does to the score, and its state at any date, are the
+engine's rules (:mod:`guihua.engine.objection_state`): scores stay a pure
+function of what is stored. This module keeps who, when and why for every step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row
 
 from guihua.core.errors import Conflict, InvalidInput, NotFound
-from guihua.ingest.readers import object_chunk
-from guihua.kit.clock import now, today
-from guihua.store import schema
+from guihua.core.policy import Actor
+from guihua.core.results import Objection
+from guihua.engine.objection_state import DECISIONS, objections_at, suspends_on
+from guihua.intake.jsonl_reader import object_chunk
+from guihua.kit.clock import as_date, now
+from guihua.store import notice_queries, objection_queries, record_queries
+from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store
-from guihua.usecases import audit, ingest, notices
+from guihua.store.engine_queries import query_rows
+from guihua.usecases import audit
+from guihua.usecases.scores import scheme_day
 from guihua.usecases.subjects import check_subject
+from guihua.usecases.submissions import ingest_in
 
-SUSPENSION_DAYS = 30
-DECISIONS = {"uphold": "upheld", "correct": "corrected", "revoke": "revoked"}
 MAX_REASON = 2000
 
 
-@dataclass
-class Objection:
-    id: int
-    subject_id: str
-    department: str
-    source_id: str
-    record_version: int
-    reason: str
-    filed_on: str
-    suspends_on: str
-    filed_by: str
-    state: str  # open | suspended | upheld | corrected | revoked
-    decided_on: str | None
-    decided_by: str | None
-    decision_reason: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+def _day(value: Any) -> str | None:
+    day = as_date(value)
+    return day.isoformat() if day else None
 
 
-def state_at(row: Any, at: dt.date) -> str:
-    """open (disputed, still counting), suspended (30 days passed undecided), or the decision."""
-    decided_on = _date(row.decided_on)
-    if row.decision is not None and decided_on is not None and decided_on <= at:
-        return str(row.decision)
-    return "suspended" if _date(row.suspends_on) <= at else "open"  # type: ignore[operator]
-
-
-def _date(value: Any) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _view(row: Any, at: dt.date) -> Objection:
+def _view(row: dict[str, Any]) -> Objection:
+    """An objection as the engine states it (``state`` at the date asked)."""
     return Objection(
-        id=int(row.id),
-        subject_id=row.subject_id,
-        department=row.department,
-        source_id=row.source_id,
-        record_version=int(row.record_version),
-        reason=row.reason,
-        filed_on=str(_date(row.filed_on)),
-        suspends_on=str(_date(row.suspends_on)),
-        filed_by=row.filed_by,
-        state=state_at(row, at),
-        decided_on=str(_date(row.decided_on)) if row.decided_on is not None else None,
-        decided_by=row.decided_by,
-        decision_reason=row.decision_reason,
+        id=int(row["id"]),
+        subject_id=row["subject_id"],
+        department=row["department"],
+        source_id=row["source_id"],
+        record_version=int(row["record_version"]),
+        reason=row["reason"],
+        filed_on=str(_day(row["filed_on"])),
+        suspends_on=str(_day(row["suspends_on"])),
+        filed_by=row["filed_by"],
+        state=str(row["state"]),
+        decided_on=_day(row["decided_on"]),
+        decided_by=row["decided_by"],
+        decision_reason=row["decision_reason"],
     )
 
 
@@ -89,60 +64,59 @@ def _reason(text: str | None, what: str) -> str:
     return text
 
 
+def _states(conn: Connection, day: dt.date, subject_id: str | None = None) -> dict[int, dict[str, Any]]:
+    """Every objection's (or one subject's) state at ``day``, by id, from the engine."""
+    catalog = active_catalog(conn).catalog
+    return {int(r["id"]): r for r in query_rows(conn, objections_at, catalog, day, subject_id)}
+
+
+def _with_state(conn: Connection, row: Row[Any], day: dt.date) -> Objection:
+    state = _states(conn, day, row.subject_id)[int(row.id)]["state"]
+    return _view({**row._asdict(), "state": state})
+
+
 def file(
-    store: Store,
-    subject_id: str,
-    department: str,
-    source_id: str,
-    reason: str,
-    actor: audit.Actor | None = None,
+    store: Store, subject_id: str, department: str, source_id: str, reason: str, actor: Actor | None = None
 ) -> Objection:
     """A resident objects to one of its current records; from today the record is disputed."""
     sid, why, actor = check_subject(subject_id), _reason(reason, "objection"), actor or audit.cli_actor()
-    r, o = schema.records, schema.objections
-    filed_on = today()
     with store.begin() as conn:
-        record = conn.execute(
-            select(r.c.subject_id, r.c.version, r.c.retracted_at).where(
-                r.c.department == department, r.c.source_id == source_id, r.c.is_current
-            )
-        ).first()
+        filed_on = scheme_day(active_catalog(conn), None)
+        record = record_queries.current_record(conn, department, source_id)
         if record is None or record.subject_id != sid:
             raise NotFound(f"resident {sid} has no record {source_id!r} from {department}")
         if record.retracted_at is not None:
             raise InvalidInput(f"record {source_id!r} from {department} was retracted: it no longer counts")
         _refuse_second(conn, department, source_id, int(record.version))
-        values = {
-            "subject_id": sid,
-            "department": department,
-            "source_id": source_id,
-            "record_version": int(record.version),
-            "reason": why,
-            "filed_on": filed_on,
-            "suspends_on": filed_on + dt.timedelta(days=SUSPENSION_DAYS),
-            "filed_at": now(),
-            "filed_by": actor.account,
-        }
-        key = conn.execute(insert(o).values(**values)).inserted_primary_key
-        assert key is not None
+        objection_id = objection_queries.add(
+            conn,
+            {
+                "subject_id": sid,
+                "department": department,
+                "source_id": source_id,
+                "record_version": int(record.version),
+                "reason": why,
+                "filed_on": filed_on,
+                "suspends_on": suspends_on(filed_on),
+                "filed_at": now(),
+                "filed_by": actor.account,
+            },
+        )
         audit.append(
             conn,
             actor,
             "objection.file",
             subject_id=sid,
-            detail=f"objection {key[0]}: {department} {source_id}",
+            detail=f"objection {objection_id}: {department} {source_id}",
         )
-        row = conn.execute(select(o).where(o.c.id == key[0])).one()
-    return _view(row, filed_on)
+        row = objection_queries.get(conn, objection_id)
+        assert row is not None
+        return _with_state(conn, row, filed_on)
 
 
 def _refuse_second(conn: Connection, department: str, source_id: str, version: int) -> None:
     """One objection at a time per record, and none again to a version already decided."""
-    o = schema.objections
-    rows = conn.execute(
-        select(o).where(o.c.department == department, o.c.source_id == source_id).order_by(o.c.id)
-    ).all()
-    for row in rows:
+    for row in objection_queries.of_key(conn, department, source_id):
         if row.decision is None:
             raise Conflict(f"objection {row.id} to this record is already open (filed {row.filed_on})")
         if row.record_version == version:
@@ -157,7 +131,7 @@ def decide(
     objection_id: int,
     decision: str,
     reason: str,
-    actor: audit.Actor | None = None,
+    actor: Actor | None = None,
     changes: dict[str, Any] | None = None,
     occurred_at: dt.date | None = None,
 ) -> Objection:
@@ -167,10 +141,10 @@ def decide(
     why, actor = _reason(reason, "decision"), actor or audit.cli_actor()
     if decision != "correct" and (changes or occurred_at):
         raise InvalidInput("field changes and a new date only go with the decision 'correct'")
-    o = schema.objections
-    decided_on, when = today(), now()
+    when = now()
     with store.begin() as conn:
-        row = conn.execute(select(o).where(o.c.id == objection_id)).first()
+        decided_on = scheme_day(active_catalog(conn), None)
+        row = objection_queries.get(conn, objection_id)
         if row is None:
             raise NotFound(f"no objection {objection_id}")
         if row.decision is not None:
@@ -178,20 +152,10 @@ def decide(
                 f"objection {objection_id} was already decided on {row.decided_on} ({row.decision})"
             )
         if decision == "correct":
-            _correct(conn, row, changes or {}, occurred_at, actor, objection_id)
+            _correct(conn, row, changes or {}, occurred_at, actor, decided_on)
         outcome = DECISIONS[decision]
-        conn.execute(
-            update(o)
-            .where(o.c.id == objection_id)
-            .values(
-                decision=outcome,
-                decided_on=decided_on,
-                decided_at=when,
-                decided_by=actor.account,
-                decision_reason=why,
-            )
-        )
-        notices.create_decision(conn, row, outcome, when, decided_on)
+        objection_queries.record_decision(conn, objection_id, outcome, decided_on, when, actor.account, why)
+        notice_queries.create_decision(conn, row, outcome, when, decided_on)
         audit.append(
             conn,
             actor,
@@ -199,8 +163,9 @@ def decide(
             subject_id=row.subject_id,
             detail=f"objection {objection_id}",
         )
-        row = conn.execute(select(o).where(o.c.id == objection_id)).one()
-    return _view(row, decided_on)
+        decided = objection_queries.get(conn, objection_id)
+        assert decided is not None
+        return _with_state(conn, decided, decided_on)
 
 
 def _correct(
@@ -208,32 +173,31 @@ def _correct(
     objection: Row[Any],
     changes: dict[str, Any],
     occurred_at: dt.date | None,
-    actor: audit.Actor,
-    objection_id: int,
+    actor: Actor,
+    day: dt.date,
 ) -> None:
-    """Store the corrected version through ingestion, so it is validated and matched like any record."""
+    """Store the corrected version through ingestion (validated and matched like any record, received
+    on the decision day)."""
     if not changes and occurred_at is None:
         raise InvalidInput("a correction needs at least one changed field (--set NAME=VALUE) or a new date")
-    r = schema.records
-    current = conn.execute(
-        select(r).where(
-            r.c.department == objection.department, r.c.source_id == objection.source_id, r.c.is_current
-        )
-    ).one()
+    current = record_queries.current_record(conn, objection.department, objection.source_id)
+    assert current is not None
     row = {
         "source_id": current.source_id,
         "subject_id": current.subject_id,
         "metric": current.metric,
-        "occurred_at": (occurred_at or _date(current.occurred_at)).isoformat(),  # type: ignore[union-attr]
+        "occurred_at": (occurred_at or as_date(current.occurred_at) or day).isoformat(),
         "fields": {**json.loads(current.fields), **changes},
     }
-    result = ingest.ingest_in(
+    result = ingest_in(
         conn,
         [object_chunk([row])],
         objection.department,
-        f"objection {objection_id}",
+        f"objection {objection.id}",
+        as_of=day,
         keep_outcomes=True,
         actor=actor,
+        check_agreement=False,
     )
     outcome = (result.outcomes or [{}])[0]
     if outcome.get("outcome") == "rejected":
@@ -255,26 +219,23 @@ def list_objections(
     at: dt.date | None = None,
     limit: int = 1000,
 ) -> list[Objection]:
-    """Objections, oldest first; ``overdue`` = undecided past 30 days (the record is suspended)."""
-    at = at or today()
-    o = schema.objections
-    stmt = select(o).order_by(o.c.id).limit(limit)
-    if open_only or overdue_only:
-        stmt = stmt.where(o.c.decision.is_(None))
-    if overdue_only:
-        stmt = stmt.where(o.c.suspends_on <= at)
-    if department:
-        stmt = stmt.where(o.c.department == department)
-    if subject_id:
-        stmt = stmt.where(o.c.subject_id == check_subject(subject_id))
+    """Objections, oldest first, with their state at ``at`` (default today).
+
+    ``open_only``: undecided (disputed or suspended); ``overdue_only``:
+    undecided past 30 days, so the record is suspended.
+    """
+    sid = check_subject(subject_id) if subject_id else None
     with store.begin() as conn:
-        return [_view(row, at) for row in conn.execute(stmt).all()]
-
-
-def states_by_record(conn: Connection, subject_id: str, at: dt.date) -> dict[tuple[str, str], str]:
-    """The latest objection's state at ``at`` for each of a subject's records (for explanations)."""
-    o = schema.objections
-    rows = conn.execute(
-        select(o).where(o.c.subject_id == subject_id, o.c.filed_on <= at).order_by(o.c.id)
-    ).all()
-    return {(row.department, row.source_id): state_at(row, at) for row in rows}
+        day = scheme_day(active_catalog(conn), at)
+        rows = list(_states(conn, day, sid).values())
+    wanted = {"open", "suspended"} if open_only else None
+    if overdue_only:
+        wanted = {"suspended"}
+    picked = [
+        r
+        for r in rows
+        if r["state"] is not None  # filed after the day asked about
+        and (wanted is None or r["state"] in wanted)
+        and (department is None or r["department"] == department)
+    ]
+    return [_view(r) for r in picked[:limit]]

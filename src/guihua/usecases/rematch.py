@@ -11,10 +11,9 @@ import polars as pl
 from sqlalchemy import Connection
 
 from guihua.core.catalog import Catalog
-from guihua.engine.runner import BatchMatcher
-from guihua.ingest.validate import parse_value
-from guihua.store import schema
-from guihua.store.database import bulk_insert, fetch_arrow
+from guihua.engine.batch import BatchMatcher
+from guihua.intake.validation import parse_value
+from guihua.store import record_queries, schema
 
 BATCH = 200_000
 
@@ -40,36 +39,28 @@ def typed_fields(df: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
     )
 
 
+def _dates(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(
+        pl.col(c).cast(pl.String).str.slice(0, 10).str.to_date() for c in ("occurred_at", "received_on")
+    )
+
+
 def rematch_all(conn: Connection, catalog: Catalog) -> int:
     """Recompute the derived columns of every current record under ``catalog``."""
     matcher = BatchMatcher(catalog)
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS rematch (id BIGINT PRIMARY KEY, rule_id TEXT, points INTEGER, "
-        "category TEXT, start_date DATE, end_date DATE, start_year INTEGER, case_id TEXT, action TEXT)"
-    )
-    conn.exec_driver_sql("DELETE FROM rematch")
     last_id, total = 0, 0
     try:
-        while True:
-            table = fetch_arrow(
-                conn,
-                "SELECT id, metric, occurred_at, fields FROM records "
-                "WHERE is_current AND id > :last ORDER BY id LIMIT :n",
-                {"last": last_id, "n": BATCH},
-            )
-            if table.num_rows == 0:
-                break
-            df = pl.from_arrow(table)
-            assert isinstance(df, pl.DataFrame)
-            df = df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
-            matched = pl.from_arrow(matcher.match(typed_fields(df, catalog).to_arrow()))
-            assert isinstance(matched, pl.DataFrame)
-            bulk_insert(conn, "rematch", matched.select("id", *schema.DERIVED_COLUMNS).to_arrow())
-            last_id = int(df.get_column("id").max())  # type: ignore[arg-type]
-            total += df.height
+        with record_queries.derived_rewrite(conn, schema.DERIVED_COLUMNS) as write:
+            while True:
+                df = pl.from_arrow(record_queries.current_for_matching(conn, last_id, BATCH))
+                assert isinstance(df, pl.DataFrame)
+                if df.height == 0:
+                    break
+                matched = pl.from_arrow(matcher.match(typed_fields(_dates(df), catalog).to_arrow()))
+                assert isinstance(matched, pl.DataFrame)
+                write(matched.select("id", *schema.DERIVED_COLUMNS).to_arrow())
+                last_id = int(df.get_column("id").max())  # type: ignore[arg-type]
+                total += df.height
     finally:
         matcher.close()
-    sets = ", ".join(f"{c} = rematch.{c}" for c in schema.DERIVED_COLUMNS)
-    conn.exec_driver_sql(f"UPDATE records SET {sets} FROM rematch WHERE records.id = rematch.id")
-    conn.exec_driver_sql("DELETE FROM rematch")
     return total

@@ -20,22 +20,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import select
-
 from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
-from guihua.kit.clock import as_date, now, today
-from guihua.store import schema
+from guihua.core.policy import Actor
+from guihua.core.results import (
+    AccessEntry,
+    Delivery,
+    ExplanationItem,
+    NoticeSent,
+    RecordVersion,
+    ReportRecord,
+    SubjectReport,
+)
+from guihua.kit.clock import as_date, now
+from guihua.store import record_queries
+from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store
 from guihua.usecases import audit, listings, notices, objections, scores
-from guihua.usecases.catalogs import active_catalog
-from guihua.usecases.listings import Listing
-from guihua.usecases.objections import Objection
-from guihua.usecases.scores import ExplanationItem
 from guihua.usecases.subjects import check_subject
 
 Format = Literal["json", "html", "pdf"]
@@ -45,120 +49,6 @@ ACTION = "subject.report"
 # exhausting memory (the use cases it calls take a limit).
 MAX_ROWS = 100_000
 ACCESS_KEYS = ("at", "account", "role", "action", "purpose", "outcome")  # as GET .../access-log shows
-
-
-@dataclass
-class RecordVersion:
-    """One stored version of a department record (corrections add versions; none is deleted)."""
-
-    version: int
-    current: bool
-    metric: str
-    occurred_at: str
-    fields: dict[str, Any]
-    submitted_at: str | None  # when the submission that carried it was received
-    submission: str | None  # the submission's origin (file, API account, objection)
-    retracted_at: str | None
-    rule_id: str | None  # the rule it matched when stored (the current version: the active catalog)
-    rule_legal_basis: str | None
-
-
-@dataclass
-class ReportRecord:
-    """A department record: its current version as the score sees it, and its whole history."""
-
-    department: str
-    department_name: str
-    department_legal_basis: str
-    source_id: str
-    metric: str
-    metric_name: str
-    retracted: bool
-    current: ExplanationItem | None  # None: the current version is no longer about this resident
-    versions: list[RecordVersion] = field(default_factory=list)  # oldest first
-
-
-@dataclass
-class Delivery:
-    channel: str
-    status: str
-    attempts: int
-    delivered_at: str | None
-
-
-@dataclass
-class NoticeSent:
-    """A notice as the resident reads it, with the state of each channel's delivery."""
-
-    id: int
-    kind: str
-    created_at: str
-    effective_on: str | None
-    department: str
-    source_id: str
-    title: str
-    body: str
-    deliveries: list[Delivery]
-
-
-@dataclass
-class AccessEntry:
-    """One audit entry about this resident: who read or changed its data, when, as whom, why."""
-
-    at: str
-    account: str
-    role: str
-    action: str
-    purpose: str | None
-    outcome: str
-
-
-@dataclass
-class SubjectReport:
-    subject_id: str
-    at: str
-    generated_at: str
-    scheme: str
-    catalog_version: int | None
-    base: int
-    score: int
-    defaulter: bool
-    records: list[ReportRecord]
-    objections: list[Objection]
-    notices: list[NoticeSent]
-    listings: list[Listing]
-    access_log: list[AccessEntry]  # newest first
-
-    @property
-    def adjustments(self) -> list[ExplanationItem]:
-        """The current versions that matched a rule: points, category, dates, caps that bit."""
-        return [r.current for r in self.records if r.current is not None and r.current.rule_id is not None]
-
-    def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["adjustments"] = [
-            {
-                k: v
-                for k, v in asdict(a).items()
-                if k
-                in (
-                    "department",
-                    "source_id",
-                    "version",
-                    "rule_id",
-                    "points",
-                    "category",
-                    "start",
-                    "end",
-                    "active",
-                    "status",
-                    "caps_bit",
-                    "rule_legal_basis",
-                )
-            }
-            for a in self.adjustments
-        ]
-        return out
 
 
 def format_of(out: Path) -> Format:
@@ -173,16 +63,17 @@ def subject_report(
     store: Store,
     subject_id: str,
     at: dt.date | None = None,
-    actor: audit.Actor | None = None,
+    actor: Actor | None = None,
     purpose: str | None = None,
 ) -> SubjectReport:
     """Everything held on one resident at ``at`` (default today); the read is audited as subject.report."""
-    sid, at = check_subject(subject_id), at or today()
+    sid = check_subject(subject_id)
     actor = actor or audit.cli_actor()
     explanation = scores.explain(store, sid, at, actor=actor, purpose=purpose, action=ACTION)
+    day = dt.date.fromisoformat(explanation.score.at)
     catalog, history = _history(store, sid)
     found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ROWS)
-    _, cases = listings.cases_of(store, sid, at)
+    _, cases = listings.cases_of(store, sid, day)
     sent = [_notice(n) for n in notices.subject_notices(store, sid)]
     access = [
         AccessEntry(**{k: r[k] for k in ACCESS_KEYS}) for r in audit.entries(store, sid, limit=MAX_ROWS)
@@ -207,28 +98,9 @@ def subject_report(
 
 def _history(store: Store, sid: str) -> tuple[Catalog, dict[tuple[str, str], list[RecordVersion]]]:
     """Every stored version of the resident's records, by (department, source_id), oldest first."""
-    r, s = schema.records, schema.submissions
-    stmt = (
-        select(
-            r.c.department,
-            r.c.source_id,
-            r.c.version,
-            r.c.is_current,
-            r.c.metric,
-            r.c.occurred_at,
-            r.c.fields,
-            r.c.retracted_at,
-            r.c.rule_id,
-            s.c.received_at,
-            s.c.origin,
-        )
-        .select_from(r.outerjoin(s, r.c.submission_id == s.c.id))
-        .where(r.c.subject_id == sid)
-        .order_by(r.c.department, r.c.source_id, r.c.version)
-    )
     with store.begin() as conn:
         catalog = active_catalog(conn).catalog
-        rows = conn.execute(stmt).all()
+        rows = record_queries.subject_history(conn, sid)
     found: dict[tuple[str, str], list[RecordVersion]] = {}
     for row in rows:
         rule = catalog.rule_by_id.get(row.rule_id) if row.rule_id else None
@@ -238,6 +110,7 @@ def _history(store: Store, sid: str) -> tuple[Catalog, dict[tuple[str, str], lis
                 current=bool(row.is_current),
                 metric=row.metric,
                 occurred_at=str(as_date(row.occurred_at)),
+                received_on=str(as_date(row.received_on)) if row.received_on else None,
                 fields=json.loads(row.fields),
                 submitted_at=_stamp(row.received_at),
                 submission=row.origin,

@@ -1,0 +1,178 @@
+"""Commands of the notice outbox (`guihua notices deliver|list`) and of contacts (`guihua contacts`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from guihua.cli import render
+from guihua.cli.options import Db, Json
+from guihua.core.errors import InvalidInput
+from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
+from guihua.store.database import open_store
+from guihua.usecases import audit, contacts
+from guihua.usecases.notices import subject_notices
+from guihua.usecases.outbox import Channel, DeliveryRun, deliver_due
+from guihua.usecases.subjects import check_subject
+
+notices_app = typer.Typer(
+    help="Notices to residents: deliver the outbox, list a resident's.", no_args_is_help=True
+)
+contacts_app = typer.Typer(help="How to reach residents (e-mail).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(notices_app, name="notices")
+    app.add_typer(contacts_app, name="contacts")
+
+
+DEFAULT_FROM = "notices@guihua.local"
+
+
+def channels_from(smtp: str | None, smtp_from: str | None, webhook: str | None) -> list[Channel]:
+    """The configured channels; one left unconfigured is simply not used."""
+    out: list[Channel] = []
+    if smtp:
+        host, port = parse_smtp(smtp)
+        out.append(EmailChannel(host, port, smtp_from or DEFAULT_FROM))
+    if webhook:
+        out.append(WebhookChannel(check_webhook_url(webhook)))
+    if not out:
+        raise InvalidInput(
+            "no delivery channel configured: give --smtp HOST:PORT and/or --webhook URL "
+            "(or set GUIHUA_SMTP / GUIHUA_WEBHOOK_URL)"
+        )
+    return out
+
+
+def _line(run: DeliveryRun) -> str:
+    text = f"sent {run.sent}, failed {run.failed}, no_address {run.no_address}, pending {run.pending}"
+    if run.errors:
+        text += f"; first error: {run.errors[0]}"
+    return text
+
+
+@notices_app.command("deliver")
+def deliver_cmd(
+    once: Annotated[bool, typer.Option("--once", help="One run, then exit (the default).")] = False,
+    loop: Annotated[
+        bool, typer.Option("--loop", help="Run again every --interval seconds until stopped.")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", help="Seconds between runs with --loop.", min=0.1)
+    ] = 30.0,
+    smtp: Annotated[
+        str | None,
+        typer.Option("--smtp", envvar="GUIHUA_SMTP", help="SMTP relay HOST:PORT (e-mail channel)."),
+    ] = None,
+    smtp_from: Annotated[
+        str | None,
+        typer.Option("--smtp-from", envvar="GUIHUA_SMTP_FROM", help=f"Sender (default {DEFAULT_FROM})."),
+    ] = None,
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", envvar="GUIHUA_WEBHOOK_URL", help="URL to POST each notice to.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many sends per run.", min=1)] = 1000,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Send due notices on each configured channel; one line (or JSON object) per run.
+
+    Each notice is committed as delivered right after its send; failures are retried with a
+    back-off (30 s doubling, at most 1 h). Run one worker per SQLite store.
+    """
+    if once and loop:
+        raise InvalidInput("give --once or --loop, not both")
+    channels = channels_from(smtp, smtp_from, webhook)
+    store = open_store(db)
+    try:
+        while True:
+            run = deliver_due(store, channels, limit)
+            if as_json:
+                render.print_json(run.as_dict())
+            else:
+                render.console.print(_line(run), markup=False)
+            if not loop:
+                return
+            if run.sent + run.failed < limit:  # a full run: more may be due already
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        render.err.print("stopped; every notice sent so far is recorded")
+    finally:
+        for ch in channels:
+            ch.close()
+
+
+@notices_app.command("list")
+def list_cmd(
+    subject_id: Annotated[str, typer.Argument(help="The resident.")],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """A resident's notices, newest first, with the state of each delivery (audited read)."""
+    store = open_store(db)
+    sid = check_subject(subject_id)
+    rows = subject_notices(store, sid)
+    audit.record(store, audit.cli_actor(), "subject.notices", subject_id=sid)
+    if as_json:
+        render.print_json({"subject_id": sid, "notices": rows, "count": len(rows)})
+        return
+    if not rows:
+        render.console.print(f"no notices for {sid}")
+        return
+    table = Table(title=f"Notices to {sid}")
+    for col in ("Id", "Created", "Kind", "Title", "Deliveries"):
+        table.add_column(col)
+    for r in rows:
+        states = ", ".join(
+            f"{d['channel']} {d['status']}"
+            + (f" ({d['attempts']} tries)" if d["status"] == "pending" else "")
+            for d in r["deliveries"]
+        )
+        table.add_row(str(r["id"]), r["created_at"], r["kind"], r["title"], states or "not queued")
+    render.console.print(table)
+
+
+def _clerk(account: str | None) -> audit.Actor:
+    me = audit.cli_actor()
+    return audit.Actor(account or me.account, "service_desk" if account else me.role)
+
+
+@contacts_app.command("set")
+def contacts_set(
+    subject_id: Annotated[str, typer.Argument(help="The resident.")],
+    email: Annotated[str, typer.Option("--email", help="The resident's e-mail address.")],
+    clerk: Annotated[str | None, typer.Option("--as", help="Counter clerk recording it.")] = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Record a resident's e-mail address; e-mails that waited for one are queued again."""
+    contact = contacts.set_email(open_store(db), subject_id, email, _clerk(clerk))
+    if as_json:
+        render.print_json(contact.as_dict())
+        return
+    render.console.print(
+        f"{contact.subject_id}: e-mail {contact.email}; {contact.requeued} waiting e-mail(s) queued again",
+        markup=False,
+    )
+
+
+@contacts_app.command("show")
+def contacts_show(
+    subject_id: Annotated[str, typer.Argument(help="The resident.")],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """A resident's contact (audited read)."""
+    contact = contacts.show(open_store(db), subject_id, audit.cli_actor())
+    if as_json:
+        render.print_json(contact.as_dict())
+        return
+    render.console.print(
+        f"{contact.subject_id}: e-mail {contact.email or 'none'}"
+        + (f" (since {contact.updated_at})" if contact.updated_at else ""),
+        markup=False,
+    )

@@ -1,0 +1,67 @@
+"""Scores: ``guihua score``, ``explain``, ``perks``, ``export scores``, ``report distribution``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from guihua.cli import render
+from guihua.cli.options import At, Db, Json, at_date
+from guihua.store.database import open_store
+from guihua.usecases import scores
+
+
+def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer) -> None:
+    app.command("score")(score_cmd)
+    app.command("explain")(explain_cmd)
+    app.command("perks")(perks_cmd)
+    export_app.command("scores")(export_scores)
+    report_app.command("distribution")(report_distribution)
+
+
+def score_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+    """A resident's score at a date."""
+    s = scores.subject_score(open_store(db), subject_id, at_date(at))
+    if as_json:
+        render.print_json(s.as_dict())
+    else:
+        render.score_line(s)
+
+
+def explain_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+    """Every record behind a score: department, rule, points, dates, caps and legal basis."""
+    e = scores.explain(open_store(db), subject_id, at_date(at))
+    if as_json:
+        render.print_json(e.as_dict())
+    else:
+        render.explanation(e)
+
+
+def perks_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+    """Each perk with eligible yes/no and the reason."""
+    s, items = scores.perks(open_store(db), subject_id, at_date(at))
+    if as_json:
+        render.print_json({**s.as_dict(), "perks": [vars(p) for p in items]})
+    else:
+        render.perks(s, items)
+
+
+def export_scores(
+    out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet file.")],
+    at: At = None,
+    db: Db = None,
+) -> None:
+    """Write subject_id, score, defaulter for every resident with a current record."""
+    n = scores.export_scores(open_store(db), out, at_date(at))
+    render.console.print(f"wrote {n:,} scores to {out}")
+
+
+def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> None:
+    """Above / at / below base, defaulters, and a histogram."""
+    d = scores.distribution(open_store(db), at_date(at))
+    if as_json:
+        render.print_json(d.as_dict())
+    else:
+        render.distribution(d)

@@ -1,0 +1,79 @@
+"""A department's endpoints: submit records, retract one, read its own quarantine.
+
+The department is always the token's: no department writes for another.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+
+from guihua.core import policy
+from guihua.http.auth import Caller, enforce, store_of
+from guihua.http.params import Who
+from guihua.intake.jsonl_reader import object_chunk
+from guihua.usecases import records, submissions
+
+router = APIRouter(prefix="/api/v1", tags=["departments"])
+MAX_RECORDS = 10_000
+
+
+class RecordsIn(BaseModel):
+    """Records in the JSON Lines shape of the spec; the department is always the token's."""
+
+    records: list[Any] = Field(max_length=MAX_RECORDS)
+
+
+def _department_of(request: Request, who: Caller, action: str) -> str:
+    dept = policy.department_of(who.actor)
+    enforce(request, who, None if dept else "only a department account may do this", action)
+    assert dept is not None
+    return dept
+
+
+def _line(outcome: dict[str, object]) -> int:
+    line = outcome.get("line")
+    return line if isinstance(line, int) else 0
+
+
+@router.post("/records")
+def submit(request: Request, body: RecordsIn, who: Who) -> dict[str, Any]:
+    """Up to 10,000 records; each gets its outcome (accepted, duplicate, corrected, superseded,
+    rejected + reason). A department whose agreement is not in force is refused whole (403,
+    ``agreement_not_in_force``)."""
+    dept = _department_of(request, who, "records.submit")
+    result = submissions.ingest_chunks(
+        store_of(request),
+        [object_chunk(body.records)],
+        dept,
+        f"api:{who.account.name}",
+        keep_outcomes=True,
+        actor=who.actor,
+    )
+    outcomes = sorted(result.outcomes or [], key=_line)
+    return {
+        **{k: v for k, v in result.as_dict().items() if k != "department"},
+        "department": dept,
+        "outcomes": [
+            {"index": _line(o) - 1, **{k: v for k, v in o.items() if k != "line"}} for o in outcomes
+        ],
+    }
+
+
+@router.delete("/records/{source_id}")
+def retract(request: Request, source_id: str, who: Who) -> dict[str, Any]:
+    dept = _department_of(request, who, "records.retract")
+    when = records.retract(store_of(request), dept, source_id, actor=who.actor)
+    return {"department": dept, "source_id": source_id, "retracted_at": when.isoformat()}
+
+
+@router.get("/rejects")
+def rejects(
+    request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+) -> dict[str, Any]:
+    """The calling department's own quarantine."""
+    dept = _department_of(request, who, "rejects.read")
+    rows = records.list_rejects(store_of(request), dept, limit)
+    return {"department": dept, "count": len(rows), "rejects": rows}

@@ -1,0 +1,56 @@
+"""Public endpoints: health, suppressed statistics, the check of a certificate by its code.
+
+No token. The certificate's code is the credential (60 random bits); the
+answer masks the resident's id and never says what the status is *now*, only
+whether the certificate still holds. Each check is audited under the
+resident's id (account ``public``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from guihua.core.policy import SUPPRESS_BELOW, suppressed
+from guihua.http import problems
+from guihua.http.auth import store_of
+from guihua.http.params import At
+from guihua.store.catalog_queries import active_catalog
+from guihua.usecases import certificates, scores
+
+router = APIRouter(prefix="/api/v1", tags=["public"])
+
+
+@router.get("/health")
+def health(request: Request) -> dict[str, Any]:
+    with store_of(request).begin() as conn:
+        version = active_catalog(conn).version
+    return {"status": "ok", "catalog_version": version}
+
+
+@router.get("/stats/distribution")
+def distribution(request: Request, at: At = None) -> dict[str, Any]:
+    """Counts above, at and below base, defaulters and a histogram; cells under 10 suppressed."""
+    d = scores.distribution(store_of(request), at)
+    return {
+        "at": d.at,
+        "base": d.base,
+        "subjects": suppressed(d.subjects),
+        "above": suppressed(d.above),
+        "at_base": suppressed(d.at_base),
+        "below": suppressed(d.below),
+        "defaulters": suppressed(d.defaulters),
+        "histogram": [{**b, "count": suppressed(b["count"])} for b in d.histogram],
+        "suppressed_below": SUPPRESS_BELOW,
+    }
+
+
+@router.get("/certificates/{code}", responses=problems.problem_responses(404))
+def check_certificate(request: Request, code: str) -> dict[str, Any]:
+    """``status``: valid, superseded (the listing status certified no longer holds at the
+    certificate's date or today: ``superseded_on`` says which) or expired. An unknown code is a
+    404 problem document with ``code: certificate_unknown`` (RFC 9457 keeps ``status`` for the
+    HTTP status, so "unknown" is told by the problem's code).
+    """
+    return certificates.check_code(store_of(request), code).as_dict()

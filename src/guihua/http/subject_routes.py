@@ -1,0 +1,161 @@
+"""A resident's data: score, explanation, report, objections, notices, contact, who looked.
+
+The report is JSON by default (what programs read); a browser or the counter's
+printer asks for ``format=html`` or ``format=pdf``.
+
+For the resident itself, service desks (with a purpose), reviewers and
+auditors, as the access policy says (:mod:`guihua.core.policy`); every read and
+every refusal is audited.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from guihua.core import policy
+from guihua.documents import report_html, report_pdf
+from guihua.http.auth import enforce, store_of, subject_of
+from guihua.http.params import At, Who
+from guihua.usecases import audit, contacts, notices, objections, reports, scores
+
+router = APIRouter(prefix="/api/v1/subjects/{subject_id}", tags=["residents"])
+
+
+def _readable(request: Request, who: Who, subject_id: str, purpose: str | None, action: str) -> str:
+    sid = subject_of(subject_id)
+    enforce(request, who, policy.read_subject(who.actor, sid, purpose), action, sid)
+    return sid
+
+
+def _actionable(request: Request, who: Who, subject_id: str, action: str, what: str) -> str:
+    sid = subject_of(subject_id)
+    enforce(request, who, policy.act_for_subject(who.actor, sid, what), action, sid)
+    return sid
+
+
+# The hot lookup runs on the event loop: its store work is well under a millisecond on SQLite, and
+# two threadpool hand-offs per request (dependency + endpoint) cost 3x more than it. Slow or remote
+# stores would want an async driver instead (see docs/engine.md).
+@router.get("/score")
+async def score(
+    request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+) -> dict[str, Any]:
+    sid = _readable(request, who, subject_id, purpose, "subject.score")
+    s = scores.subject_score(store_of(request), sid, at, actor=who.actor, purpose=purpose)
+    return {"subject_id": s.subject_id, "at": s.at, "score": s.score, "defaulter": s.defaulter}
+
+
+@router.get("/explanation")
+def explanation(
+    request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+) -> dict[str, Any]:
+    sid = _readable(request, who, subject_id, purpose, "subject.explain")
+    return scores.explain(store_of(request), sid, at, actor=who.actor, purpose=purpose).as_dict()
+
+
+@router.get("/access-log")
+def access_log(request: Request, subject_id: str, who: Who) -> dict[str, Any]:
+    """Who read this resident's data, when, in which role and why: for the resident and auditors."""
+    store = store_of(request)
+    sid = subject_of(subject_id)
+    enforce(request, who, policy.read_access_log(who.actor, sid), "subject.access_log", sid)
+    audit.record(store, who.actor, "subject.access_log", subject_id=sid)
+    rows = audit.entries(store, sid, limit=1000)
+    return {"subject_id": sid, "entries": [{k: r[k] for k in reports.ACCESS_KEYS} for r in rows]}
+
+
+class ObjectionIn(BaseModel):
+    """The record objected to (its department and the department's id for it) and why."""
+
+    department: str = Field(min_length=1, max_length=64)
+    source_id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=objections.MAX_REASON)
+
+
+class ContactIn(BaseModel):
+    """How to reach the resident: its e-mail address (checked like at the counter)."""
+
+    email: str = Field(min_length=3, max_length=contacts.MAX_EMAIL)
+
+
+@router.post("/objections", status_code=201)
+def file_objection(request: Request, subject_id: str, body: ObjectionIn, who: Who) -> dict[str, Any]:
+    """A resident objects to one of its records (or a service desk files it at the counter)."""
+    sid = _actionable(request, who, subject_id, "objection.file", "object")
+    filed = objections.file(store_of(request), sid, body.department, body.source_id, body.reason, who.actor)
+    return filed.as_dict()
+
+
+@router.get("/objections")
+def subject_objections(
+    request: Request, subject_id: str, who: Who, purpose: str | None = None
+) -> dict[str, Any]:
+    sid = _readable(request, who, subject_id, purpose, "subject.objections")
+    store = store_of(request)
+    rows = objections.list_objections(store, subject_id=sid)
+    audit.record(store, who.actor, "subject.objections", subject_id=sid, purpose=purpose)
+    return {"subject_id": sid, "objections": [o.as_dict() for o in rows]}
+
+
+@router.put("/contact")
+def set_contact(request: Request, subject_id: str, body: ContactIn, who: Who) -> dict[str, Any]:
+    """The resident itself or a service desk sets the e-mail address notices go to (audited)."""
+    sid = _actionable(request, who, subject_id, "contact.set", "set a contact")
+    return contacts.set_email(store_of(request), sid, body.email, who.actor).as_dict()
+
+
+@router.get("/notices")
+def subject_notices(
+    request: Request, subject_id: str, who: Who, purpose: str | None = None
+) -> dict[str, Any]:
+    """What the resident was told, when, and whether it was delivered."""
+    sid = _readable(request, who, subject_id, purpose, "subject.notices")
+    store = store_of(request)
+    audit.record(store, who.actor, "subject.notices", subject_id=sid, purpose=purpose)
+    return {"subject_id": sid, "notices": notices.subject_notices(store, sid)}
+
+
+FormatQuery = Annotated[
+    reports.Format,
+    Query(alias="format", description="json (default), html (a printable page) or pdf (a download)"),
+]
+_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report, in the format asked for",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/html": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+@router.get("/report", response_class=JSONResponse, responses=_CONTENT)
+def subject_report(
+    request: Request,
+    subject_id: str,
+    who: Who,
+    at: At = None,
+    purpose: str | None = None,
+    format_: FormatQuery = "json",
+) -> Response:
+    """Everything held on the resident: score and defaulter flag at the date, every record and its
+    versions with rule and legal basis, adjustments and the caps that bit, objections, notices and
+    their delivery, listing cases, and who accessed the data (this reading included)."""
+    sid = _readable(request, who, subject_id, purpose, reports.ACTION)
+    report = reports.subject_report(store_of(request), sid, at, actor=who.actor, purpose=purpose)
+    if format_ == "html":
+        return HTMLResponse(report_html.render(report))
+    if format_ == "pdf":
+        name = f"report-{report.subject_id}-{report.at}.pdf"
+        return Response(
+            report_pdf.render(report),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return JSONResponse(report.as_dict())

@@ -1,1 +1,0 @@
-"""Ingestion: read department files in chunks, validate in columns, classify, store."""

@@ -1,0 +1,184 @@
+"""Streaming readers for department files (CSV, JSON Lines, Parquet): what they share, and dispatch.
+
+Every reader yields :class:`RawChunk` objects: all values as text (an empty or
+missing cell is null), a ``line`` column, and the rows the reader could not
+even split into cells (quarantined as ``unreadable``). Memory stays bounded
+by the chunk size, however large the file. Text files are UTF-8 (with or
+without a byte-order mark), or GB 18030 / GBK when the department says so.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from guihua.core.errors import GuihuaError
+
+BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
+LINE = "__line"  # internal column: the row's line number in the file
+CHUNK_ROWS = 65_536
+FIRST_CHUNK_ROWS = 8_192
+NESTED = "\x00nested"  # a JSON object/array value: never a valid field value, not an unreadable cell
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+@dataclass
+class Unreadable:
+    """A row that could not be split into cells; it is quarantined as it came."""
+
+    line: int | None
+    raw: str
+    detail: str
+
+
+@dataclass
+class RawChunk:
+    table: pa.Table  # base columns + field columns, all string; plus int64 LINE
+    unreadable: list[Unreadable] = field(default_factory=list)
+    raw_lines: list[str] | None = None  # JSON Lines keep the line text for quarantine
+
+    @property
+    def field_names(self) -> list[str]:
+        return [c for c in self.table.column_names if c not in (*BASE_COLUMNS, LINE)]
+
+
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise GuihuaError(
+            f"cannot read {path.name}: unknown extension {path.suffix or '(none)'!r}; "
+            "use .csv, .jsonl or .parquet"
+        )
+    return fmt
+
+
+def estimated_rows(path: Path) -> int:
+    """A cheap estimate of a file's rows (Parquet: exact, from its footer)."""
+    try:
+        if file_format(path) == "parquet":
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        with path.open("rb") as fh:
+            sample = fh.read(1 << 16)
+    except (OSError, pa.ArrowException, GuihuaError):
+        return 0
+    lines = max(sample.count(b"\n"), 1)
+    return int(path.stat().st_size / (len(sample) / lines)) if sample else 0
+
+
+# What ``--encoding`` accepts, and how it is decoded (GBK and GB 2312 are subsets of GB 18030).
+ENCODINGS: dict[str, str] = {"utf-8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
+ENCODING_HINT = "Guihua reads UTF-8 text (with or without a BOM), and GB 18030 / GBK with --encoding gb18030"
+
+
+def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[RawChunk]:
+    """Chunks of a department file, by extension; ``encoding`` of a text file (see :data:`ENCODINGS`)."""
+    from guihua.intake import csv_reader, jsonl_reader, parquet_reader  # each imports this module
+
+    if not path.is_file():
+        raise GuihuaError(f"cannot read {path}: no such file")
+    fmt = file_format(path)
+    codec = _codec(encoding, fmt, path)
+    readers = {
+        "csv": csv_reader.csv_chunks,
+        "jsonl": jsonl_reader.jsonl_chunks,
+        "parquet": parquet_reader.parquet_chunks,
+    }
+    chunks = (
+        readers[fmt](path, chunk_rows)
+        if codec == "utf-8"
+        else _transcoded(readers[fmt], path, chunk_rows, codec)
+    )
+    return _small_first(chunks, min(FIRST_CHUNK_ROWS, chunk_rows))
+
+
+def _codec(encoding: str, fmt: str, path: Path) -> str:
+    codec = ENCODINGS.get(encoding.strip().lower().replace("_", "-").replace("utf8", "utf-8"))
+    if codec is None:
+        raise GuihuaError(f"unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)}")
+    if fmt == "parquet" and codec != "utf-8":
+        raise GuihuaError(f"cannot read {path.name}: Parquet text is always UTF-8; leave out --encoding")
+    return codec
+
+
+def _transcoded(reader: Any, path: Path, chunk_rows: int, codec: str) -> Iterator[RawChunk]:
+    """Read a file in another encoding through a UTF-8 copy of it, made piece by piece and removed after."""
+    fd, copy = tempfile.mkstemp(suffix=path.suffix, prefix=".guihua-utf8-")
+    try:
+        with (
+            path.open(encoding=codec, newline="") as src,
+            os.fdopen(fd, "w", encoding="utf-8", newline="") as dst,
+        ):
+            while piece := src.read(1 << 20):
+                dst.write(piece)
+    except UnicodeDecodeError as exc:
+        os.unlink(copy)
+        raise GuihuaError(
+            f"cannot read {path.name}: not {codec.upper()} text ({exc.reason} at byte {exc.start})"
+        ) from None
+    try:
+        yield from reader(Path(copy), chunk_rows)
+    except GuihuaError as exc:  # name the department's file, not the copy
+        raise GuihuaError(exc.message.replace(Path(copy).name, path.name)) from None
+    finally:
+        os.unlink(copy)
+
+
+def not_utf8(name: str, exc: UnicodeDecodeError) -> GuihuaError:
+    """The one-line error for a file that is not UTF-8 text."""
+    return GuihuaError(f"cannot read {name}: not UTF-8 text ({exc.reason}); {ENCODING_HINT}")
+
+
+def _small_first(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
+    """The first chunk cut to ``rows`` rows (the rest of it follows as the second).
+
+    Ingestion checks the next chunk while it stores the current one; a small
+    first chunk lets storing start sooner. What is stored does not depend on
+    where chunks begin.
+    """
+    first = next(chunks, None)
+    if first is None:
+        return
+    if first.table.num_rows <= rows:
+        yield first
+    else:
+        raw = first.raw_lines
+        yield RawChunk(first.table.slice(0, rows), first.unreadable, raw[:rows] if raw is not None else None)
+        yield RawChunk(first.table.slice(rows), [], raw[rows:] if raw is not None else None)
+    yield from chunks
+
+
+def check_header(name: str, names: list[str]) -> None:
+    missing = [c for c in BASE_COLUMNS if c not in names]
+    if missing:
+        raise GuihuaError(
+            f"cannot read {name}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(BASE_COLUMNS)} then one column per field"
+        )
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise GuihuaError(f"cannot read {name}: column(s) {', '.join(dupes)} appear twice")
+    odd = [n for n in names if not n.strip() or n.startswith("__")]
+    if odd:
+        raise GuihuaError(
+            f"cannot read {name}: column name {odd[0]!r} is empty or reserved (starts with '__')"
+        )
+
+
+def with_lines(table: pa.Table, first_line: int) -> pa.Table:
+    lines = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
+    return table.append_column(LINE, lines)
+
+
+def blank_to_null(table: pa.Table) -> pa.Table:
+    """All columns as text; an empty cell is an absent value."""
+    df = pl.DataFrame(table).with_columns(pl.all().cast(pl.String))
+    return df.with_columns(pl.all().replace("", None)).to_arrow()

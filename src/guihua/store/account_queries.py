@@ -1,0 +1,33 @@
+"""Accounts of the service: roles, bindings, token hashes (never tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
+
+from guihua.store import schema
+
+_a = schema.accounts
+_BY_TOKEN = select(_a).where(_a.c.token_hash == bindparam("token_hash"))
+
+
+def by_name(conn: Connection, name: str) -> Row[Any] | None:
+    return conn.execute(select(_a).where(_a.c.name == name)).first()
+
+
+def by_token_hash(conn: Connection, digest: str) -> Row[Any] | None:
+    return conn.execute(_BY_TOKEN, {"token_hash": digest}).first()
+
+
+def add(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(_a).values(**values))
+
+
+def all_accounts(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(_a).order_by(_a.c.name)).all())
+
+
+def mark_revoked(conn: Connection, account_id: int, when: dt.datetime) -> None:
+    conn.execute(update(_a).where(_a.c.id == account_id).values(revoked_at=when))

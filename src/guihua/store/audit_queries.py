@@ -1,0 +1,45 @@
+"""The audit trail's rows: append-only, each holding the hash of the one before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from guihua.store import schema
+from guihua.store.dialect import lock_for_append
+
+_a = schema.audit_log
+_HEAD = select(_a.c.seq, _a.c.hash).order_by(_a.c.seq.desc()).limit(1)
+_INSERT = insert(_a)
+
+
+def head_for_append(conn: Connection) -> tuple[int, str] | None:
+    """The newest entry's (seq, hash), read after taking the write lock: one appender at a time."""
+    lock_for_append(conn, "audit_log", "seq")
+    last = conn.execute(_HEAD).first()
+    return (int(last.seq), str(last.hash)) if last else None
+
+
+def add(conn: Connection, entry: dict[str, Any]) -> None:
+    conn.execute(_INSERT, entry)
+
+
+def walk(conn: Connection, batch: int = 10_000) -> Iterator[Row[Any]]:
+    """Every entry in order of ``seq``, read in batches."""
+    after = 0
+    while True:
+        rows = conn.execute(select(_a).where(_a.c.seq > after).order_by(_a.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        after = int(rows[-1].seq)
+
+
+def newest(conn: Connection, subject_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """Newest first; for one subject when given."""
+    stmt = select(_a).order_by(_a.c.seq.desc()).limit(limit)
+    if subject_id is not None:
+        stmt = stmt.where(_a.c.subject_id == subject_id)
+    return [dict(r._mapping) for r in conn.execute(stmt)]

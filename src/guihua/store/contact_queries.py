@@ -1,0 +1,23 @@
+"""How to reach residents: one e-mail address per resident."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from guihua.store import schema
+
+_c = schema.contacts
+
+
+def put(conn: Connection, subject_id: str, email: str | None, at: dt.datetime) -> None:
+    """Set (or first record) a resident's address."""
+    done = conn.execute(_c.update().where(_c.c.subject_id == subject_id).values(email=email, updated_at=at))
+    if done.rowcount == 0:
+        conn.execute(_c.insert().values(subject_id=subject_id, email=email, updated_at=at))
+
+
+def get(conn: Connection, subject_id: str) -> Row[Any] | None:
+    return conn.execute(select(_c).where(_c.c.subject_id == subject_id)).first()

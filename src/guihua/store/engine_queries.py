@@ -1,0 +1,82 @@
+"""Running the engine's queries on the store (its own SQL: SQLite or PostgreSQL).
+
+The engine defines every rule once (:mod:`guihua.engine`); this module only
+runs the compiled text with its parameters and hands the rows back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Connection, CursorResult
+
+from guihua.core.catalog import Catalog
+from guihua.engine.compiled import Query, Shape, compiled_sql, one_off_sql, parameters
+from guihua.store.database import SQL_DIALECTS
+from guihua.store.dialect import statement
+
+
+def dialect_of(conn: Connection) -> str:
+    """The dialect Ibis compiles to for this connection's store."""
+    return SQL_DIALECTS[conn.dialect.name]
+
+
+def _execute(
+    conn: Connection, query: Query, catalog: Catalog, at: dt.date, subject: str | None
+) -> CursorResult[Any]:
+    sql = compiled_sql(query, catalog, dialect_of(conn), Shape(subject=subject is not None))
+    return conn.execute(statement(sql), parameters(at, subject))
+
+
+def run_query(
+    conn: Connection, query: Query, catalog: Catalog, at: dt.date, subject: str | None = None
+) -> pa.Table:
+    """An engine query at ``at``, for everyone or one (validated) subject, as an Arrow table."""
+    return as_arrow(_execute(conn, query, catalog, at, subject))
+
+
+def query_rows(
+    conn: Connection, query: Query, catalog: Catalog, at: dt.date, subject: str | None = None
+) -> list[dict[str, Any]]:
+    """Like :func:`run_query`, as plain rows: one subject's few rows need no Arrow table."""
+    return [dict(row) for row in _execute(conn, query, catalog, at, subject).mappings()]
+
+
+def insert_from(
+    conn: Connection,
+    table: str,
+    query: Query,
+    catalog: Catalog,
+    at: dt.date,
+    columns: Sequence[str],
+    constants: dict[str, Any],
+    scope: tuple[int, int] | None = None,
+) -> None:
+    """``INSERT INTO table`` the rows of an engine query, skipping rows a unique index refuses.
+
+    ``columns`` come from the query; ``constants`` are the same for every row
+    (bound once, by column name). ``scope``: (submission, after id), the rows
+    of one submission the query reports on.
+    """
+    sql = compiled_sql(query, catalog, dialect_of(conn), Shape(scope=scope is not None))
+    names = ", ".join([*columns, *constants])
+    picked = ", ".join([*(f"q.{c}" for c in columns), *(f":{c}" for c in constants)])
+    # WHERE TRUE: without a WHERE, SQLite would read ON CONFLICT as the join constraint of q
+    full = f"INSERT INTO {table} ({names}) SELECT {picked} FROM ({sql}) AS q WHERE TRUE ON CONFLICT DO NOTHING"
+    submission, after = scope if scope is not None else (None, None)
+    conn.execute(statement(full), {**parameters(at, None, submission, after), **constants})
+
+
+def run_once(conn: Connection, expr: Any) -> pa.Table:
+    """A rare query compiled as it is (literal dates and all), e.g. what a purge may delete."""
+    return as_arrow(conn.execute(statement(one_off_sql(expr, dialect_of(conn)))))
+
+
+def as_arrow(result: CursorResult[Any]) -> pa.Table:
+    names = list(result.keys())
+    rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})

@@ -1,0 +1,293 @@
+"""Records, the submissions that carried them and the quarantine of what was refused.
+
+Every statement on these three tables is here; the use cases call these
+functions inside their own transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
+
+from guihua.store import schema
+from guihua.store.bulk import bulk_insert, fetch_arrow
+from guihua.store.dialect import keys_in, statement
+
+_r, _s, _q = schema.records, schema.submissions, schema.quarantine
+
+# --------------------------------------------------------------------------- submissions
+
+
+def open_submission(
+    conn: Connection, department: str, origin: str, catalog_version: int, received: dt.datetime
+) -> int:
+    """The submission row every accepted and quarantined row of a file points to."""
+    counts = {"accepted": 0, "duplicates": 0, "corrected": 0, "rejected": 0, "superseded": 0}
+    result = conn.execute(
+        insert(_s).values(
+            department=department,
+            origin=origin[:500],
+            received_at=received,
+            catalog_version=catalog_version,
+            **counts,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def close_submission(conn: Connection, submission_id: int, counts: dict[str, int]) -> None:
+    """Record a submission's final counts (accepted, duplicates, corrected, superseded, rejected)."""
+    conn.execute(update(_s).where(_s.c.id == submission_id).values(**counts))
+
+
+# --------------------------------------------------------------------------- current versions
+
+_CURRENT_COLUMNS = (
+    "r.source_id, r.id, r.version, r.subject_id, r.metric, r.occurred_at, r.fields, r.submission_id"
+)
+_EMPTY = {
+    "source_id": pl.String,
+    "id": pl.Int64,
+    "version": pl.Int32,
+    "subject_id": pl.String,
+    "metric": pl.String,
+    "occurred_at": pl.Date,
+    "fields": pl.String,
+    "submission_id": pl.Int64,
+}
+
+
+def current_versions(conn: Connection, department: str, source_ids: list[str]) -> pl.DataFrame:
+    """The stored current version of each of these keys (the keys travel as one parameter)."""
+    if not source_ids:
+        return pl.DataFrame(schema=_EMPTY)
+    condition, params = keys_in(conn, "r.source_id", source_ids)
+    sql = (
+        f"SELECT {_CURRENT_COLUMNS} FROM records r "
+        f"WHERE r.department = :dept AND r.is_current AND {condition}"
+    )
+    rows = conn.execute(statement(sql), {"dept": department, **params}).fetchall()
+    if not rows:
+        return pl.DataFrame(schema=_EMPTY)
+    df = pl.DataFrame([tuple(r) for r in rows], schema=list(_EMPTY), orient="row")
+    return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
+
+
+def current_record(conn: Connection, department: str, source_id: str) -> Row[Any] | None:
+    """The current version of one key (every column), or None."""
+    stmt = select(_r).where(_r.c.department == department, _r.c.source_id == source_id, _r.c.is_current)
+    return conn.execute(stmt).first()
+
+
+def department_has_records(conn: Connection, department: str) -> bool:
+    """Whether any current record of ``department`` is stored (one probe of the current-key index)."""
+    stmt = select(select(_r.c.id).where(_r.c.department == department, _r.c.is_current).exists())
+    return bool(conn.execute(stmt).scalar_one())
+
+
+def table_size_hint(conn: Connection) -> int:
+    """Roughly how many record versions are stored (max id: O(log n), unlike count)."""
+    return int(conn.execute(select(func.coalesce(func.max(_r.c.id), 0))).scalar_one())
+
+
+def _in_parts(ids: list[int], size: int = 10_000) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def supersede(conn: Connection, ids: list[int]) -> None:
+    """Mark these versions as no longer current (a newer version replaces each)."""
+    for part in _in_parts(ids):
+        conn.execute(update(_r).where(_r.c.id.in_(part)).values(is_current=False))
+
+
+def previous_versions(conn: Connection, ids: list[int]) -> pl.DataFrame:
+    """For versions ``ids``: the id and content of the version each replaced (by id: no key scan)."""
+    rows: list[tuple[Any, ...]] = []
+    for part in _in_parts(ids):
+        stmt = select(_r.c.id, _r.c.subject_id, _r.c.metric, _r.c.occurred_at, _r.c.fields).where(
+            _r.c.id.in_(part)
+        )
+        rows += [tuple(r) for r in conn.execute(stmt)]
+    cols = {"id": pl.Int64, "subject_id": pl.String, "metric": pl.String, "occurred_at": pl.String}
+    df = pl.DataFrame(rows, schema={**cols, "fields": pl.String}, orient="row")
+    return df.with_columns(pl.col("occurred_at").str.slice(0, 10).str.to_date())
+
+
+def withdraw(conn: Connection, ids: list[int], restore: list[int]) -> None:
+    """Undo versions a submission stored itself (a key it sends again): delete them, make ``restore``
+    (the versions they had replaced) current again."""
+    for part in _in_parts(ids):
+        conn.execute(delete(_r).where(_r.c.id.in_(part)))
+    for part in _in_parts(restore):
+        conn.execute(update(_r).where(_r.c.id.in_(part)).values(is_current=True))
+
+
+def mark_retracted(conn: Connection, record_id: int, when: dt.datetime, day: dt.date) -> None:
+    conn.execute(update(_r).where(_r.c.id == record_id).values(retracted_at=when, retracted_on=day))
+
+
+def subject_history(conn: Connection, subject_id: str) -> list[Row[Any]]:
+    """Every stored version of a subject's records with the submission that carried it."""
+    stmt = (
+        select(
+            _r.c.department,
+            _r.c.source_id,
+            _r.c.version,
+            _r.c.is_current,
+            _r.c.metric,
+            _r.c.occurred_at,
+            _r.c.received_on,
+            _r.c.fields,
+            _r.c.retracted_at,
+            _r.c.rule_id,
+            _s.c.received_at,
+            _s.c.origin,
+        )
+        .select_from(_r.outerjoin(_s, _r.c.submission_id == _s.c.id))
+        .where(_r.c.subject_id == subject_id)
+        .order_by(_r.c.department, _r.c.source_id, _r.c.version)
+    )
+    return list(conn.execute(stmt).all())
+
+
+# --------------------------------------------------------------------------- quarantine
+
+
+def quarantine_rows(conn: Connection, rows: pl.DataFrame) -> None:
+    bulk_insert(conn, "quarantine", rows)
+
+
+def rejects(conn: Connection, department: str | None, limit: int) -> list[dict[str, Any]]:
+    """Quarantined rows, newest submission first."""
+    stmt = select(_q).order_by(_q.c.submission_id.desc(), _q.c.line).limit(limit)
+    if department:
+        stmt = stmt.where(_q.c.department == department)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# --------------------------------------------------------------------------- re-matching
+
+
+def current_for_matching(conn: Connection, after_id: int, n: int) -> pa.Table:
+    """The next ``n`` current versions after ``after_id`` with what a rule reads."""
+    return fetch_arrow(
+        conn,
+        "SELECT id, metric, occurred_at, received_on, fields FROM records "
+        "WHERE is_current AND id > :last ORDER BY id LIMIT :n",
+        {"last": after_id, "n": n},
+    )
+
+
+@contextmanager
+def derived_rewrite(conn: Connection, columns: tuple[str, ...]) -> Iterator[Any]:
+    """A scratch table to collect re-matched derived columns; rewritten into records on exit.
+
+    Yields a function that takes an Arrow table of ``id`` and ``columns``.
+    """
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS rematch (id BIGINT PRIMARY KEY, rule_id TEXT, points INTEGER, "
+        "category TEXT, start_date DATE, end_date DATE, start_year INTEGER, case_id TEXT, action TEXT)"
+    )
+    conn.exec_driver_sql("DELETE FROM rematch")
+    yield lambda table: bulk_insert(conn, "rematch", table)
+    sets = ", ".join(f"{c} = rematch.{c}" for c in columns)
+    conn.exec_driver_sql(f"UPDATE records SET {sets} FROM rematch WHERE records.id = rematch.id")
+    conn.exec_driver_sql("DELETE FROM rematch")
+
+
+# --------------------------------------------------------------------------- bulk loads
+
+# Built once after a bulk load instead of row by row. The current-key index stays: the
+# ingest looks keys up in it while loading, and it is cheap to keep up (keys mostly arrive in
+# order). So does the listing index: it holds only the few listing records, and building it
+# would cost a scan of the whole table.
+_DEFERRED_INDEXES = ("ix_records_subject", "ix_records_scored", "ix_notices_subject")
+
+
+@contextmanager
+def bulk_load(conn: Connection, enabled: bool) -> Iterator[None]:
+    """For loads larger than what is stored: build the by-subject indexes once, after the rows.
+
+    That is the records' by-subject indexes and the notices' (a load's notices
+    are created inside the block).
+
+    Maintaining a b-tree row by row (subjects arrive in random order) costs
+    more than sorting once when most of the table is new. SQLite only: the
+    whole ingest is one transaction, so no reader ever sees the table without
+    its indexes.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    if not enabled:
+        yield
+        conn.exec_driver_sql("PRAGMA optimize")  # refresh planner statistics when they drifted
+        return
+    indexes = [*schema.records.indexes, *schema.notices.indexes]
+    deferred = [ix for ix in indexes if ix.name in _DEFERRED_INDEXES]
+    for ix in deferred:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {ix.name}")
+    yield
+    for ix in deferred:
+        ix.create(conn)
+    conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled statistics: enough for the planner
+    conn.exec_driver_sql("ANALYZE")  # without statistics SQLite scans by index, 2x slower
+
+
+def is_current_key_clash(exc: BaseException) -> bool:
+    """A violation of the unique current-key index, whichever driver (or COPY) reported it."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return "ux_records_current_key" in text or (
+        "UNIQUE constraint failed: records.department, records.source_id" in text
+    )
+
+
+# --------------------------------------------------------------------------- retention
+
+
+_KEYS_TABLE = "purge_keys"
+
+
+def stage_keys(conn: Connection, keys: pa.Table) -> None:
+    """Put (department, source_id) keys in a scratch table the purge statements read."""
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_KEYS_TABLE} (department TEXT NOT NULL, source_id TEXT NOT NULL, "
+        "PRIMARY KEY (department, source_id))"
+    )
+    conn.exec_driver_sql(f"DELETE FROM {_KEYS_TABLE}")
+    bulk_insert(conn, _KEYS_TABLE, keys.select(["department", "source_id"]))
+
+
+_ABOUT = {
+    "records": f"(department, source_id) IN (SELECT department, source_id FROM {_KEYS_TABLE})",
+    "objections": f"decision IS NOT NULL AND (department, source_id) IN "
+    f"(SELECT department, source_id FROM {_KEYS_TABLE})",
+}
+_ABOUT["notices"] = (
+    f"record_id IN (SELECT id FROM records WHERE {_ABOUT['records']}) "
+    f"OR objection_id IN (SELECT id FROM objections WHERE {_ABOUT['objections']})"
+)
+PURGED_TABLES: tuple[str, ...] = ("notices", "objections", "records")  # what points to a row goes first
+
+
+def count_staged(conn: Connection) -> dict[str, int]:
+    """Rows about the staged keys: record versions, decided objections, notices about either."""
+    return {
+        t: int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {t} WHERE {_ABOUT[t]}").scalar_one())
+        for t in PURGED_TABLES
+    }
+
+
+def delete_staged(conn: Connection) -> None:
+    """Delete every row about the staged keys (deliveries follow their notices by cascade)."""
+    for table in PURGED_TABLES:
+        conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_ABOUT[table]}")

@@ -1,0 +1,222 @@
+"""A department's submission: check the agreement, read, validate, classify, match, store.
+
+One submission is one transaction: either every accepted record and every
+quarantined row of it lands, or (on a file-level error) nothing does.
+Idempotency (spec section 3) makes sending a file again safe: a key the
+submission holds twice counts once (its last valid occurrence), and what is
+already stored is a duplicate. Reading and checking run in a worker thread
+ahead of storing (:mod:`guihua.usecases.pipeline`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
+
+from guihua.core.catalog import Catalog, Department
+from guihua.core.errors import AgreementNotInForce, Conflict, NotFound
+from guihua.core.policy import Actor
+from guihua.engine.batch import BatchMatcher
+from guihua.intake.readers import RawChunk, estimated_rows, read_chunks
+from guihua.intake.seen_keys import SeenKeys
+from guihua.intake.validation import ChunkValidator
+from guihua.kit.clock import now, today
+from guihua.store import notice_queries, record_queries
+from guihua.store.catalog_queries import ensure_catalog
+from guihua.store.database import Store
+from guihua.usecases import audit
+from guihua.usecases.pipeline import StoringStep, checked_ahead
+
+
+@dataclass
+class IngestResult:
+    submission_id: int
+    department: str
+    catalog_version: int
+    accepted: int = 0
+    duplicates: int = 0
+    corrected: int = 0
+    superseded: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    outcomes: list[dict[str, object]] | None = None  # per row, when asked for
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "corrected": self.corrected,
+            "superseded": self.superseded,
+            "rejected": self.rejected,
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **self.counts(),
+            "rejected_by_reason": self.rejected_by_reason,
+            "submission_id": self.submission_id,
+            "department": self.department,
+            "catalog_version": self.catalog_version,
+        }
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    department: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+    encoding: str = "utf-8",
+) -> IngestResult:
+    """Ingest a CSV, JSON Lines or Parquet file for ``department`` (``as_of``: the day it is received)."""
+    chunks = read_chunks(path, encoding=encoding)
+    return ingest_chunks(
+        store, chunks, department, str(path), on_progress, as_of, size_hint=estimated_rows(path)
+    )
+
+
+def ingest_chunks(
+    store: Store,
+    chunks: Iterable[RawChunk],
+    department: str,
+    origin: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+    keep_outcomes: bool = False,
+    size_hint: int = 0,
+    actor: Actor | None = None,
+) -> IngestResult:
+    """One submission in its own transaction; refused whole when the agreement is not in force."""
+    actor = actor or audit.cli_actor()
+    try:
+        with store.begin(bulk=_mostly_new(store, size_hint)) as conn:
+            return ingest_in(
+                conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
+            )
+    except AgreementNotInForce as refused:
+        audit.record(store, actor, "records.ingest", outcome="refused", detail=refused.message)
+        raise
+    except Exception as exc:  # the drivers report these differently (COPY goes around SQLAlchemy)
+        if record_queries.is_current_key_clash(exc):
+            raise Conflict(
+                f"another submission from {department} stored some of the same source ids while this "
+                "one was being stored; nothing from this one was kept: send it again (the records "
+                "already stored will count as duplicates)"
+            ) from None
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            raise Conflict(
+                "the store is busy with another write that did not finish in time; nothing from "
+                "this submission was kept: send it again"
+            ) from None
+        raise
+
+
+def submitting_department(catalog: Catalog, department: str, day: dt.date) -> Department:
+    """The department, if it exists and its agreement is in force on ``day`` (spec section 3)."""
+    dept = catalog.department_by_code.get(department)
+    if dept is None:
+        known = ", ".join(sorted(catalog.department_by_code)) or "none"
+        raise NotFound(f"unknown department {department!r}; the catalog has: {known}")
+    state = dept.agreement.state_on(day)
+    if state != "in_force":
+        a = dept.agreement
+        terms = f"status {a.status}, valid from {a.valid_from or 'always'} to {a.valid_to or 'open'}"
+        raise AgreementNotInForce(
+            f"{department}'s data-sharing agreement is not in force on {day} ({state.replace('_', ' ')}: "
+            f"{terms}); nothing of this submission was stored: keep the file and send it once the "
+            "agreement is in force"
+        )
+    return dept
+
+
+def ingest_in(
+    conn: Connection,
+    chunks: Iterable[RawChunk],
+    department: str,
+    origin: str,
+    on_progress: Callable[[int], None] | None = None,
+    as_of: dt.date | None = None,
+    keep_outcomes: bool = False,
+    size_hint: int = 0,
+    actor: Actor | None = None,
+    check_agreement: bool = True,
+) -> IngestResult:
+    """:func:`ingest_chunks` in the caller's transaction (a reviewer's correction lands with its decision).
+
+    ``check_agreement``: False only for a reviewer's correction, which is due
+    process, not a department sending data.
+    """
+    active = ensure_catalog(conn)
+    catalog = active.catalog
+    day = as_of or today(catalog.scheme.timezone)
+    if check_agreement:
+        submitting_department(catalog, department, day)
+    elif department not in catalog.department_by_code:
+        raise NotFound(f"unknown department {department!r}")
+    assert active.version is not None
+    received = now()
+    sub_id = record_queries.open_submission(conn, department, origin, active.version, received)
+    result = IngestResult(sub_id, department, active.version)
+    result.outcomes = [] if keep_outcomes else None
+    metrics = frozenset(catalog.department_by_code[department].metrics)
+    step = StoringStep(
+        conn,
+        ChunkValidator(catalog, department, day),
+        BatchMatcher(catalog, metrics),
+        result,
+        received,
+        day,
+        _seen_keys(conn, department, size_hint),
+    )
+    stored_before = record_queries.table_size_hint(conn)  # ids of this submission's rows are all above it
+    try:
+        with record_queries.bulk_load(conn, enabled=size_hint > stored_before):
+            with closing(checked_ahead(chunks, step.check)) as checked_chunks:
+                for chunk, checked in checked_chunks:
+                    step.run(checked)
+                    if on_progress:
+                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
+            # before the deferred indexes are built; the id range keeps it to this submission's rows
+            notice_queries.create_for_records(conn, catalog, day, received, scope=(sub_id, stored_before))
+    finally:
+        step.matcher.close()
+    counts = (
+        f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected, "
+        f"{result.superseded} superseded"
+    )
+    audit.append(
+        conn,
+        actor or audit.cli_actor(),
+        "records.ingest",
+        detail=f"{department} submission {sub_id}: {counts}, {result.rejected} rejected",
+    )
+    record_queries.close_submission(conn, sub_id, result.counts())
+    return result
+
+
+def _mostly_new(store: Store, size_hint: int) -> bool:
+    """Whether a submission of about ``size_hint`` rows outnumbers what the store holds."""
+    if not size_hint:
+        return False
+    with store.begin() as conn:
+        return size_hint > record_queries.table_size_hint(conn)
+
+
+def _seen_keys(conn: Connection, department: str, size_hint: int) -> SeenKeys | None:
+    """A filter of the keys this submission stores, when only they can have stored versions.
+
+    That is when the department has no current records yet. SQLite only: there
+    the submission row already written holds the store's write lock, so no
+    other writer can add records for the department until this one commits
+    (PostgreSQL asks the store about every key, as a concurrent submission may
+    commit in between).
+    """
+    if conn.dialect.name != "sqlite" or record_queries.department_has_records(conn, department):
+        return None
+    return SeenKeys(size_hint)
