@@ -283,7 +283,7 @@ def floor_export(files: list[str], out: Path, reader: str = "read_parquet") -> f
 def guihua_ingest_csv(csv_path: Path, db: Path, split: dict[str, Any]) -> float:
     """A fresh store (migrations run) + ingest_file: both timed, as the floor's file and table are."""
     from guihua.store.database import open_store
-    from guihua.usecases.ingest import ingest_file
+    from guihua.usecases.submissions import ingest_file
 
     fresh(db)
     t0 = time.perf_counter()
@@ -298,7 +298,7 @@ def guihua_ingest_csv(csv_path: Path, db: Path, split: dict[str, Any]) -> float:
 
 def guihua_ingest_city(folder: Path, manifest: list[dict[str, str]], db: Path, progress: bool = False) -> int:
     from guihua.store.database import open_store
-    from guihua.usecases.ingest import ingest_file
+    from guihua.usecases.submissions import ingest_file
 
     store = open_store(str(fresh(db)))
     accepted, done, total = 0, 0, parquet_rows(folder, manifest)

@@ -37,3 +37,25 @@ def record(
         "occurred_at": occurred_at,
         "fields": fields,
     }
+
+
+def day_of(value: dt.date | str) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def submit_as_they_happen(store: Any, folder: Path, department: str, rows: list[dict[str, Any]]) -> list[Any]:
+    """Each row received on the day it occurred (a department that sends at once), days in order.
+
+    Spec version 2: a penalty never counts before the day its record was received, so a
+    scenario about dates near ``occurred_at`` must say when each record arrived.
+    """
+    from guihua.usecases import submissions
+
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_day.setdefault(day_of(r["occurred_at"]), []).append(r)
+    results = []
+    for day in sorted(by_day):
+        path = jsonl(folder / f"{department}-{day}-{len(by_day[day])}.jsonl", by_day[day])
+        results.append(submissions.ingest_file(store, path, department, as_of=day))
+    return results

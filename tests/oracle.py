@@ -1,4 +1,4 @@
-"""An independent, deliberately naive reading of spec sections 4-6, for tests only.
+"""An independent, deliberately naive reading of spec sections 4-6 (version 2), for tests only.
 
 The product computes scores once, in the engine's relational expressions; this
 oracle re-derives them record by record in plain Python so that the tests check
@@ -20,6 +20,7 @@ class Rec:
     metric: str
     occurred_at: dt.date
     fields: dict[str, Any]
+    received_on: dt.date | None = None  # None: received the day it occurred
 
 
 def _holds(op: str, have: Any, want: Any) -> bool:
@@ -68,7 +69,8 @@ def score(catalog: Catalog, records: list[Rec], subject_id: str, at: dt.date) ->
         rule = first_rule(catalog, r)
         if rule is None:
             continue
-        start = r.occurred_at + dt.timedelta(days=rule.notice_days)
+        told = r.occurred_at if rule.points > 0 else max(r.occurred_at, r.received_on or r.occurred_at)
+        start = told + dt.timedelta(days=rule.notice_days)
         end = start + dt.timedelta(days=rule.valid_days) if rule.valid_days else None
         if r.fields.get("action") == "list" and catalog.metric_by_code[r.metric].kind == "listing":
             res = resolved.get((r.metric, r.fields["case_id"]))

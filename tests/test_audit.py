@@ -9,7 +9,7 @@ import pytest
 
 from guihua.core.errors import InvalidInput, NotFound
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, ingest, scores
+from guihua.usecases import accounts, audit, catalogs, records, scores, submissions
 from tests.helpers import jsonl, record, subject
 
 ADMIN = audit.Actor("test-admin", "admin")
@@ -57,11 +57,11 @@ def test_reads_and_writes_are_audited_and_the_chain_verifies(
     path = jsonl(
         tmp_path / "v.jsonl", [record("v1", A, "volunteer_service", "2025-03-01", hours=12, organisation="x")]
     )
-    ingest.ingest_file(store, path, "CIVIL")
+    submissions.ingest_file(store, path, "CIVIL")
     desk = audit.Actor("desk-1", "service_desk")
     scores.subject_score(store, A, dt.date(2025, 4, 1), actor=desk, purpose="counter enquiry")
     scores.explain(store, A, dt.date(2025, 4, 1))
-    ingest.retract(store, "CIVIL", "v1")
+    records.retract(store, "CIVIL", "v1")
     actions = [e["action"] for e in reversed(audit.entries(store))]
     assert actions == [
         "catalog.load",

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from guihua.core.errors import GuihuaError
-from guihua.ingest.readers import RawChunk, read_chunks
+from guihua.intake.readers import RawChunk, read_chunks
 from guihua.store.database import Store, open_store
-from guihua.usecases.ingest import IngestResult, ingest_chunks
+from guihua.usecases.submissions import IngestResult, ingest_chunks
 from guihua.usecases.scores import subject_score
 from tests.helpers import jsonl, record, subject
 
@@ -80,7 +80,9 @@ def test_a_large_load_runs_with_a_rollback_journal_and_leaves_the_store_in_wal(t
     assert seen and set(seen) == {"delete"}
     assert _mode(db) == "wal" and _stored(db) == 60
     assert not Path(f"{db}-journal").exists()
-    assert subject_score(store, subject(3)).score == 98
+    # received today (2026-06-30): the penalties count from 15 notice days later
+    assert subject_score(store, subject(3), dt.date(2026, 7, 14)).score == 100
+    assert subject_score(store, subject(3), dt.date(2026, 7, 15)).score == 98
     store.dispose()
 
 

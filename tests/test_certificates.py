@@ -25,7 +25,7 @@ from guihua.http.app import create_app
 from guihua.kit import signing
 from guihua.store import schema
 from guihua.store.database import Store
-from guihua.usecases import audit, certificates, ingest
+from guihua.usecases import audit, certificates, records, submissions
 from tests.conftest import DATA, TODAY
 from tests.helpers import jsonl, subject
 from tests.test_cli import run
@@ -55,7 +55,7 @@ def trusted(keys: Path) -> signing.Ed25519PublicKey:
 
 
 def add_records(store: Store, tmp_path: Path, rows: list[dict[str, object]]) -> None:
-    result = ingest.ingest_file(store, jsonl(tmp_path / f"more-{rows[0]['source_id']}.jsonl", rows), "BANK")
+    result = submissions.ingest_file(store, jsonl(tmp_path / f"more-{rows[0]['source_id']}.jsonl", rows), "BANK")
     assert result.rejected == 0
 
 

@@ -17,7 +17,8 @@ import pytest
 from guihua.core.errors import Conflict
 from guihua.store import schema
 from guihua.store.database import Store, open_store
-from guihua.usecases import catalogs, ingest
+from guihua.intake.readers import read_chunks
+from guihua.usecases import catalogs, records, submissions
 from tests.conftest import _empty_pg
 from tests.helpers import jsonl, record, subject
 
@@ -45,7 +46,7 @@ def test_racing_submission_is_refused_whole(
 
     def first_submission() -> None:
         with other.begin() as conn:  # stores, then holds its transaction open until told
-            ingest.ingest_in(conn, ingest.read_chunks(first), "CIVIL", "a")
+            submissions.ingest_in(conn, read_chunks(first), "CIVIL", "a")
             holding.set()
             release.wait(10)
 
@@ -56,9 +57,9 @@ def test_racing_submission_is_refused_whole(
     started = time.monotonic()
     if backend == "postgres":
         with pytest.raises(Conflict, match="send it again"):
-            ingest.ingest_file(store, second, "CIVIL")
+            submissions.ingest_file(store, second, "CIVIL")
     else:  # SQLite serialises the two writers: the second sees the first's records
-        waited = ingest.ingest_file(store, second, "CIVIL")
+        waited = submissions.ingest_file(store, second, "CIVIL")
         assert (waited.accepted, waited.duplicates) == (0, 3)
     t.join()
     assert time.monotonic() - started >= 0.4
@@ -67,7 +68,7 @@ def test_racing_submission_is_refused_whole(
         subs = conn.execute(schema.submissions.select()).all()
     assert sorted(r.source_id for r in kept) == ["r0", "r1", "r2"]  # the winner's, once each
     assert len(subs) == (1 if backend == "postgres" else 2)  # a refused submission leaves no trace
-    again = ingest.ingest_file(store, second, "CIVIL")
+    again = submissions.ingest_file(store, second, "CIVIL")
     assert (again.accepted, again.duplicates) == (0, 3)
     other.dispose()
     store.dispose()

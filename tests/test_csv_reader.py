@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guihua.core.errors import GuihuaError
-from guihua.ingest import readers
+from guihua.intake import csv_reader, readers
 
 HEADER = ["source_id", "subject_id", "metric", "occurred_at", "note"]
 cells = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\u6842x1')), max_size=6)
@@ -57,25 +57,25 @@ def _read(chunks: Any) -> tuple[list[dict[str, Any]], list[tuple[int | None, str
 def test_fast_path_reads_what_the_exact_reader_reads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: list[list[str]], crlf: bool, block: int
 ) -> None:
-    monkeypatch.setattr(readers, "FIRST_BLOCK", block)
-    monkeypatch.setattr(readers, "BLOCK", max(block * 2, 64))
+    monkeypatch.setattr(csv_reader, "FIRST_BLOCK", block)
+    monkeypatch.setattr(csv_reader, "BLOCK", max(block * 2, 64))
     path = _write(tmp_path / "f.csv", body, crlf)
-    expected = _read(readers._csv_chunks_exact(path, HEADER, 1000))
+    expected = _read(csv_reader._csv_chunks_exact(path, HEADER, 1000))
     assert _read(readers.read_chunks(path, 7)) == expected
 
 
 def test_a_clean_file_is_read_by_the_fast_path_with_line_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    exact = readers._csv_chunks_exact
-    monkeypatch.setattr(readers, "_csv_chunks_exact", lambda *a, **k: pytest.fail("exact reader used"))
-    monkeypatch.setattr(readers, "FIRST_BLOCK", 64)
+    exact = csv_reader._csv_chunks_exact
+    monkeypatch.setattr(csv_reader, "_csv_chunks_exact", lambda *a, **k: pytest.fail("exact reader used"))
+    monkeypatch.setattr(csv_reader, "FIRST_BLOCK", 64)
     body = [[f"s{i}", "x", "m", "2025-01-01", "n" * (i % 9)] for i in range(500)]
     path = _write(tmp_path / "f.csv", body, crlf=False)
     got, bad = _read(readers.read_chunks(path, 50))
     assert [r[readers.LINE] for r in got] == list(range(2, 502)) and not bad
     assert got[10]["source_id"] == "s10" and got[9]["note"] is None  # an empty cell is absent
-    monkeypatch.setattr(readers, "_csv_chunks_exact", exact)
+    monkeypatch.setattr(csv_reader, "_csv_chunks_exact", exact)
 
 
 def test_a_quoted_line_break_late_in_the_file_switches_to_the_exact_reader_there(tmp_path: Path) -> None:
@@ -93,8 +93,8 @@ def test_a_quoted_line_break_late_in_the_file_switches_to_the_exact_reader_there
 def test_a_line_longer_than_a_block_is_a_clear_error_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readers, "FIRST_BLOCK", 1 << 12)
-    monkeypatch.setattr(readers, "BLOCK", 1 << 16)
+    monkeypatch.setattr(csv_reader, "FIRST_BLOCK", 1 << 12)
+    monkeypatch.setattr(csv_reader, "BLOCK", 1 << 16)
     path = tmp_path / "long.csv"
     path.write_text(",".join(HEADER) + "\nk1,x,m,2025-01-01," + "y" * (1 << 18) + "\n")
     with pytest.raises(GuihuaError, match=r"line is longer than 0\.0625 MiB"):

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from guihua.http.app import create_app
 from guihua.http.logs import MaskSubjectIds
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, ingest
+from guihua.usecases import accounts, audit, catalogs, records, submissions
 from tests.helpers import jsonl, record, subject
 
 A, B = subject(1), subject(2)
@@ -28,7 +28,7 @@ def client(
         record(f"v{i}", s, "volunteer_service", "2026-03-01", hours=12, organisation="x")
         for i, s in enumerate([A, B])
     ]
-    ingest.ingest_file(store, jsonl(tmp_path / "v.jsonl", rows), "CIVIL")
+    submissions.ingest_file(store, jsonl(tmp_path / "v.jsonl", rows), "CIVIL")
     tokens = {
         "resident_a": accounts.create(store, ADMIN, "resident", "a", subject=A),
         "desk": accounts.create(store, ADMIN, "service_desk", "desk"),
@@ -150,17 +150,18 @@ def test_departments_submit_retract_and_see_their_quarantine(client) -> None:
         (0, "accepted", None),
         (1, "rejected", "invalid_subject_id"),
         (2, "accepted", None),
-        (3, "rejected", "missing_source_id"),
+        (3, "rejected", "unreadable"),
     ]
     again = c.post("/api/v1/records", json=_records(("n1", A, 12), ("n3", B, 5)), headers=auth).json()
     assert [o["outcome"] for o in again["outcomes"]] == ["duplicate", "corrected"]
     rejects = c.get("/api/v1/rejects", headers=auth).json()
     assert rejects["department"] == "CIVIL" and {x["reason"] for x in rejects["rejects"]} == {
         "invalid_subject_id",
-        "missing_source_id",
+        "unreadable",
     }
     assert c.delete("/api/v1/records/n1", headers=auth).status_code == 200
-    assert c.delete("/api/v1/records/n1", headers=auth).status_code == 400  # already retracted
+    again_retracted = c.delete("/api/v1/records/n1", headers=auth)  # a state conflict, as elsewhere
+    assert (again_retracted.status_code, again_retracted.json()["code"]) == (409, "conflict")
     assert c.delete("/api/v1/records/nope", headers=auth).status_code == 404
 
 

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from guihua.http.app import create_app
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, ingest
+from guihua.usecases import accounts, audit, catalogs, records, submissions
 from tests.conftest import TODAY
-from tests.helpers import jsonl, record, subject
+from tests.helpers import record, subject, submit_as_they_happen
 
 A, B = subject(1), subject(2)
 ADMIN = audit.Actor("test-admin", "admin")
@@ -31,9 +31,9 @@ def api(
     offences = [
         record(sid, who, "traffic_offence", "2026-05-01", **fields) for sid, who in (("t1", A), ("t2", B))
     ]
-    ingest.ingest_file(store, jsonl(tmp_path / "t.jsonl", offences), "TRAFFIC")
+    submit_as_they_happen(store, tmp_path, "TRAFFIC", offences)
     loans = [record("l1", A, "loan_default", "2026-01-10", case_id="C-1", action="list", amount=5000)]
-    ingest.ingest_file(store, jsonl(tmp_path / "l.jsonl", loans), "BANK")
+    submit_as_they_happen(store, tmp_path, "BANK", loans)
     made = {
         "resident_a": accounts.create(store, ADMIN, "resident", "a", subject=A),
         "resident_b": accounts.create(store, ADMIN, "resident", "b", subject=B),

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from guihua.http.app import create_app
 from guihua.store.database import open_store
-from guihua.usecases import accounts, audit, catalogs, ingest
+from guihua.usecases import accounts, audit, catalogs, records, submissions
 from tests.conftest import DATA
 from tests.helpers import jsonl, record, subject
 
@@ -76,7 +76,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         record(f"v{i}", s, "volunteer_service", "2026-03-01", hours=12, organisation="x")
         for i, s in enumerate([A, B])
     ]
-    ingest.ingest_file(store, jsonl(folder / "v.jsonl", rows), "CIVIL")
+    submissions.ingest_file(store, jsonl(folder / "v.jsonl", rows), "CIVIL")
     admin = audit.Actor("matrix", "admin")
     tokens = {
         "admin": accounts.create(store, admin, "admin", "admin"),

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from guihua.ingest.readers import read_chunks
+from guihua.intake.readers import read_chunks
 from guihua.store.database import Store, open_store
-from guihua.usecases.ingest import ingest_chunks
+from guihua.usecases.submissions import ingest_chunks
 from tests.helpers import jsonl, record, subject
 
 
@@ -48,18 +48,32 @@ def _stored(store: Store) -> list[tuple[object, ...]]:
         ]
 
 
+def _send_both(one: Store, store: Store, path: Path) -> dict[str, object]:
+    """The file in one chunk to ``one``, in chunks of 7 rows to ``store``: the same outcome, the same rows."""
+    expected = ingest_chunks(one, read_chunks(path, 10_000), "TRAFFIC", str(path))
+    got = ingest_chunks(store, read_chunks(path, 7), "TRAFFIC", str(path), size_hint=10_000)
+    assert got.as_dict() | {"submission_id": 0} == expected.as_dict() | {"submission_id": 0}
+    assert _stored(store) == _stored(one)
+    return expected.counts()
+
+
 def test_many_chunks_store_what_one_chunk_stores(store: Store, tmp_path: Path) -> None:
     path = jsonl(tmp_path / "traffic.jsonl", _rows())
     one = open_store(str(tmp_path / "one.db"))
-    expected = ingest_chunks(one, read_chunks(path, 10_000), "TRAFFIC", str(path))
-    got = ingest_chunks(store, read_chunks(path, 7), "TRAFFIC", str(path), size_hint=10_000)
-    assert got.as_dict() | {"submission_id": 0} == expected.as_dict() | {"submission_id": 0}
-    assert expected.duplicates > 0 and expected.corrected > 0
-    assert _stored(store) == _stored(one)
-    # the same file again, now that the department has records: every key is looked up in the store
-    expected = ingest_chunks(one, read_chunks(path, 10_000), "TRAFFIC", str(path))
-    got = ingest_chunks(store, read_chunks(path, 7), "TRAFFIC", str(path), size_hint=10_000)
-    assert got.as_dict() | {"submission_id": 0} == expected.as_dict() | {"submission_id": 0}
-    assert expected.duplicates > 0 and expected.accepted == 0
-    assert _stored(store) == _stored(one)
+    # a key sent twice counts once, its last occurrence: 120 keys, 18 earlier occurrences superseded
+    counts = _send_both(one, store, path)
+    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (120, 18, 0, 0)
+    before = _stored(one)
+    # the same file again (the department has records now: every key is looked up): nothing changes
+    counts = _send_both(one, store, path)
+    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (0, 18, 120, 0)
+    assert _stored(one) == before
+    # changed rows first, then the file as stored: the stored rows win, the changes are superseded
+    changed = [_offence(i, 777.0) for i in range(0, 120, 5)]
+    counts = _send_both(one, store, jsonl(tmp_path / "first.jsonl", changed + _rows()))
+    assert (counts["duplicates"], counts["superseded"], counts["corrected"]) == (120, 24 + 18, 0)
+    assert _stored(one) == before
+    # the file as stored, then changed rows: those keys are corrected, each once
+    counts = _send_both(one, store, jsonl(tmp_path / "last.jsonl", _rows() + changed))
+    assert (counts["duplicates"], counts["corrected"], counts["superseded"]) == (120 - 24, 24, 18 + 24)
     one.dispose()

@@ -16,15 +16,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import DateTime, Engine, bindparam, create_engine, select, text
 
 from guihua.store import schema
 from guihua.store.database import _alembic_config, _sqlite_pragmas, open_store, resolve_url
-from guihua.usecases import notices
+from guihua.schemes import load_default_catalog
+from guihua.store import notice_queries
 from tests.conftest import PG_ADMIN_URL, _pg_scratch_url
 from tests.helpers import subject
 
 A = subject(1)
+CATALOG = load_default_catalog()
+DAY = dt.date(2026, 6, 30)
 OLD_FACTS = [  # id, kind, department, source_id, version, metric, rule_id, points, case_id, objection_id
     (1, "penalty", "TRAFFIC", "t1", 1, "traffic_offence", "TRF-MAJOR", -2, None, None),
     (2, "penalty", "TRAFFIC", "t1", 2, "traffic_offence", "TRF-DUI", -10, None, None),
@@ -62,17 +65,11 @@ def _fill(engine: Engine) -> None:
     day, when = dt.date(2026, 1, 5), dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
     with engine.begin() as conn:
         conn.execute(
-            schema.submissions.insert().values(
-                id=1,
-                department="TRAFFIC",
-                origin="x",
-                received_at=when,
-                catalog_version=1,
-                accepted=0,
-                duplicates=0,
-                corrected=0,
-                rejected=0,
-            )
+            text(
+                "INSERT INTO submissions (id, department, origin, received_at, catalog_version, accepted, "
+                "duplicates, corrected, rejected) VALUES (1, 'TRAFFIC', 'x', :when, 1, 0, 0, 0, 0)"
+            ).bindparams(bindparam("when", type_=DateTime(timezone=True))),
+            {"when": when},
         )
         keys = [("TRAFFIC", "t1", 1, False), ("TRAFFIC", "t1", 2, True), ("COURT", "c1", 1, True)]
         keys.append(("COURT", "c2", 1, True))
@@ -170,10 +167,10 @@ def test_upgrading_keeps_every_notice_and_delivery(url: str) -> None:
     assert [tuple(d) for d in deliveries] == [(100 + i, i) for i in range(1, 6)]
     with store.begin() as conn:
         conn.execute(text("UPDATE records SET points = -2, rule_id = 'TRF-MAJOR' WHERE id = 20"))
-        notices.create_for_records(conn, dt.datetime.now(dt.UTC))  # t1 v2 now under another rule
+        notice_queries.create_for_records(conn, CATALOG, DAY, dt.datetime.now(dt.UTC))  # t1 v2: another rule
         n = conn.execute(text("SELECT count(*) FROM notices")).scalar_one()
         conn.execute(text("UPDATE records SET points = -10, rule_id = 'TRF-DUI' WHERE id = 20"))
-        notices.create_for_records(conn, dt.datetime.now(dt.UTC))  # back: that notice exists already
+        notice_queries.create_for_records(conn, CATALOG, DAY, dt.datetime.now(dt.UTC))  # back: it exists
         assert conn.execute(text("SELECT count(*) FROM notices")).scalar_one() == n == 6
     store.dispose()
 

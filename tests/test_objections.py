@@ -16,7 +16,7 @@ from guihua.core.errors import Conflict, InvalidInput, NotFound
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import audit, objections, scores
-from guihua.usecases.audit import Actor
+from guihua.core.policy import Actor
 from tests.helpers import subject
 from tests.test_scoring import D, load, loan, offence, score_at
 
@@ -110,13 +110,19 @@ def test_revoked_after_suspension_never_counts_again(disputed, monkeypatch) -> N
 
 
 def test_corrected_is_a_new_version_that_replaces_the_old(disputed, monkeypatch) -> None:
-    # speeding, unpaid: TRF-OTHER, -2 for 180 days from 2026-01-12
+    # speeding, unpaid: TRF-OTHER, -2 for 180 days; the correction is received on the decision day
+    # (spec section 7), so the new penalty counts from 2026-02-27 (7 notice days) to 2026-08-26
     decide_on(monkeypatch, disputed, "2026-02-20", "correct", changes={"offence": "speeding", "paid": False})
-    assert score_at(disputed, A, "2026-01-20") == (98, False)  # the new version, as for any correction
+    assert score_at(disputed, A, "2026-01-20") == (100, False)  # the old version no longer counts
+    assert score_at(disputed, A, "2026-02-26") == (100, False)  # the resident is told first
+    assert score_at(disputed, A, "2026-02-27") == (98, False)
     assert score_at(disputed, A, "2026-03-05") == (98, False)  # decided in time: never suspended
-    assert score_at(disputed, A, "2026-07-11") == (100, False)  # 180 days
+    assert score_at(disputed, A, "2026-08-25") == (98, False)
+    assert score_at(disputed, A, "2026-08-26") == (100, False)  # 180 days
     items = scores.explain(disputed, A, D("2026-03-05")).items
-    assert [(i.version, i.rule_id, i.status) for i in items] == [(2, "TRF-OTHER", "counting")]
+    assert [(i.version, i.rule_id, i.status, i.received_on) for i in items] == [
+        (2, "TRF-OTHER", "counting", "2026-02-20")
+    ]
     [o] = objections.list_objections(disputed)
     assert (o.state, o.decided_by, o.decision_reason) == (
         "corrected",
@@ -128,7 +134,8 @@ def test_corrected_is_a_new_version_that_replaces_the_old(disputed, monkeypatch)
 def test_correction_after_suspension_is_withheld_until_the_decision(disputed, monkeypatch) -> None:
     decide_on(monkeypatch, disputed, "2026-03-10", "correct", changes={"offence": "speeding", "paid": False})
     assert score_at(disputed, A, "2026-03-05") == (100, False)
-    assert score_at(disputed, A, "2026-03-10") == (98, False)
+    assert score_at(disputed, A, "2026-03-16") == (100, False)  # received 03-10, 7 notice days
+    assert score_at(disputed, A, "2026-03-17") == (98, False)
 
 
 def test_objection_to_a_listing_suspends_the_defaulter_status(

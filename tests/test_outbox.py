@@ -29,9 +29,9 @@ from sqlalchemy import select
 
 from guihua.core.errors import InvalidInput
 from guihua.core.notice_text import compose
-from guihua.notices import contacts
-from guihua.notices.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
-from guihua.notices.outbox import backoff, deliver_due
+from guihua.usecases import contacts
+from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
+from guihua.usecases.outbox import backoff, deliver_due
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import audit, catalogs

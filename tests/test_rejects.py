@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from guihua.store.database import Store
-from guihua.usecases import catalogs, ingest, scores
+from guihua.usecases import catalogs, records, scores, submissions
 from tests.helpers import jsonl, record, subject
 
 A = subject(1)
@@ -29,10 +29,10 @@ def write_csv(path: Path, rows: list[list[str]], header: list[str] = HEADER) -> 
 
 def reasons(store: Store, path: Path, dept: str = "CIVIL") -> list[str | None]:
     """The reason of each row, in file order (None: accepted)."""
-    result = ingest.ingest_file(store, path, dept)
+    result = submissions.ingest_file(store, path, dept)
     rejected = {
         r["line"]: r["reason"]
-        for r in ingest.list_rejects(store, dept)
+        for r in records.list_rejects(store, dept)
         if r["submission_id"] == result.submission_id
     }
     first = 2 if path.suffix == ".csv" else 1  # a CSV's line 1 is its header; Parquet rows count from 1
@@ -138,12 +138,12 @@ def test_json_lines_reasons_and_malformed_lines(civil: Store, tmp_path: Path) ->
         json.dumps(record("j6", A, "volunteer_service", "2025-01-01", organisation="x")),
     ]
     path.write_text("\n".join(lines) + "\n")
-    result = ingest.ingest_file(civil, path, "CIVIL")
-    got = {r["line"]: (r["reason"], r["raw"]) for r in ingest.list_rejects(civil)}
+    result = submissions.ingest_file(civil, path, "CIVIL")
+    got = {r["line"]: (r["reason"], r["raw"]) for r in records.list_rejects(civil)}
     assert result.accepted == 1 and result.rejected == 7
     assert {n: reason for n, (reason, _) in got.items()} == {
-        2: "missing_source_id",
-        3: "missing_source_id",
+        2: "unreadable",
+        3: "unreadable",
         4: "prohibited_attribute",
         5: "unknown_field",
         6: "invalid_field",
@@ -177,7 +177,7 @@ def test_nothing_prohibited_is_stored_anywhere(civil: Store, tmp_path: Path) -> 
     write_csv(
         tmp_path / "f.csv", [["b1", A, "volunteer_service", "2025-01-01", "12", "x", "AB-negative"]], header
     )
-    ingest.ingest_file(civil, tmp_path / "f.csv", "CIVIL")
+    submissions.ingest_file(civil, tmp_path / "f.csv", "CIVIL")
     with civil.begin() as conn:
         dump = [
             str(row)
@@ -195,42 +195,48 @@ def test_ragged_csv_rows_are_quarantined_with_their_line(civil: Store, tmp_path:
         "r2,too,few\n"
         f"r3,{A},volunteer_service,2025-01-01,12,x\n"
     )
-    result = ingest.ingest_file(civil, path, "CIVIL")
+    result = submissions.ingest_file(civil, path, "CIVIL")
     assert (result.accepted, result.rejected) == (2, 1)
-    (row,) = ingest.list_rejects(civil)
-    assert (row["line"], row["reason"], row["raw"]) == (3, "missing_source_id", "r2,too,few")
+    (row,) = records.list_rejects(civil)
+    assert (row["line"], row["reason"], row["raw"]) == (3, "unreadable", "r2,too,few")
 
 
 def test_duplicates_corrections_and_rejected_resubmissions(civil: Store, tmp_path: Path) -> None:
     first = write_csv(tmp_path / "a.csv", [["k1", A, "volunteer_service", "2025-03-01", "12", "x"]])
-    assert ingest.ingest_file(civil, first, "CIVIL").accepted == 1
+    assert submissions.ingest_file(civil, first, "CIVIL").accepted == 1
     same = write_csv(tmp_path / "b.csv", [["k1", A.lower(), "volunteer_service", "2025-03-01", "12.0", "x"]])
-    r = ingest.ingest_file(civil, same, "CIVIL")
+    r = submissions.ingest_file(civil, same, "CIVIL")
     assert (r.accepted, r.duplicates, r.corrected) == (0, 1, 0)  # same content once parsed
     bad = write_csv(tmp_path / "c.csv", [["k1", A, "volunteer_service", "2025-03-01", "lots", "x"]])
-    assert ingest.ingest_file(civil, bad, "CIVIL").rejected == 1
+    assert submissions.ingest_file(civil, bad, "CIVIL").rejected == 1
     assert scores.subject_score(civil, A, dt.date(2025, 4, 1)).score == 103  # a rejected row changed nothing
     fix = write_csv(tmp_path / "d.csv", [["k1", A, "volunteer_service", "2025-03-01", "2", "x"]])
-    assert ingest.ingest_file(civil, fix, "CIVIL").corrected == 1
+    assert submissions.ingest_file(civil, fix, "CIVIL").corrected == 1
     assert scores.subject_score(civil, A, dt.date(2025, 4, 1)).score == 101
     with civil.begin() as conn:
         versions = conn.exec_driver_sql("SELECT version, is_current FROM records ORDER BY version").fetchall()
     assert [tuple(v) for v in versions] == [(1, False), (2, True)]  # history stays
 
 
-def test_within_one_file_a_later_row_corrects_an_earlier_one(civil: Store, tmp_path: Path) -> None:
+def test_within_one_file_the_last_occurrence_of_a_key_counts(civil: Store, tmp_path: Path) -> None:
     rows = [
         ["k1", A, "volunteer_service", "2025-03-01", "12", "x"],
         ["k1", A, "volunteer_service", "2025-03-01", "12", "x"],
         ["k1", A, "volunteer_service", "2025-03-01", "2", "x"],
+        ["k1", A, "volunteer_service", "2025-03-01", "not hours", "x"],  # invalid: not an occurrence that counts
     ]
-    r = ingest.ingest_file(civil, write_csv(tmp_path / "f.csv", rows), "CIVIL")
-    assert (r.accepted, r.duplicates, r.corrected) == (1, 1, 1)
+    path = write_csv(tmp_path / "f.csv", rows)
+    r = submissions.ingest_file(civil, path, "CIVIL")
+    assert (r.accepted, r.duplicates, r.corrected, r.superseded, r.rejected) == (1, 0, 0, 2, 1)
     assert scores.subject_score(civil, A, dt.date(2025, 4, 1)).score == 101
+    again = submissions.ingest_file(civil, path, "CIVIL")  # sending it again changes nothing
+    assert (again.accepted, again.duplicates, again.corrected, again.superseded) == (0, 1, 0, 2)
+    with civil.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar_one() == 1
 
 
 def test_retraction(civil: Store, tmp_path: Path) -> None:
-    ingest.ingest_file(
+    submissions.ingest_file(
         civil,
         jsonl(
             tmp_path / "f.jsonl",
@@ -239,14 +245,14 @@ def test_retraction(civil: Store, tmp_path: Path) -> None:
         "CIVIL",
     )
     assert scores.subject_score(civil, A, dt.date(2025, 4, 1)).score == 103
-    ingest.retract(civil, "CIVIL", "r1")
+    records.retract(civil, "CIVIL", "r1")
     assert scores.subject_score(civil, A, dt.date(2025, 4, 1)).score == 100
     from guihua.core.errors import GuihuaError
 
     with pytest.raises(GuihuaError, match="already retracted"):
-        ingest.retract(civil, "CIVIL", "r1")
+        records.retract(civil, "CIVIL", "r1")
     with pytest.raises(GuihuaError, match="no record"):
-        ingest.retract(civil, "CIVIL", "'; DROP TABLE records; --")
+        records.retract(civil, "CIVIL", "'; DROP TABLE records; --")
 
 
 def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: Store, tmp_path: Path) -> None:
@@ -255,7 +261,7 @@ def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: S
         ",".join(HEADER)
         + f'\nm1,{A},volunteer_service,2025-01-01,12,"Red\nCross"\nm2,{A},volunteer_service,2025-01-01,1,x\n'
     )
-    result = ingest.ingest_file(civil, path, "CIVIL")
+    result = submissions.ingest_file(civil, path, "CIVIL")
     assert (result.accepted, result.rejected) == (2, 0)
     assert scores.explain(civil, A, dt.date(2025, 2, 1)).items[0].fields["organisation"] == "Red\nCross"
     broken = tmp_path / "open.csv"
@@ -265,7 +271,7 @@ def test_quoted_line_breaks_are_read_and_an_open_quote_is_a_clear_error(civil: S
     from guihua.core.errors import GuihuaError
 
     with pytest.raises(GuihuaError, match="quote"):
-        ingest.ingest_file(civil, broken, "CIVIL")
+        submissions.ingest_file(civil, broken, "CIVIL")
     with civil.begin() as conn:  # nothing of the broken file was stored
         assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar() == 2
 
@@ -276,11 +282,11 @@ def test_odd_field_names_are_unknown_fields_not_crashes(civil: Store, tmp_path: 
         record("e2", A, "volunteer_service", "2025-01-01", hours=12, organisation="x", __id_ok=True),
         record("e3", A, "volunteer_service", "2025-01-01", hours=12, organisation="x", __line=3),
     ]
-    result = ingest.ingest_file(civil, jsonl(tmp_path / "odd.jsonl", rows), "CIVIL")
+    result = submissions.ingest_file(civil, jsonl(tmp_path / "odd.jsonl", rows), "CIVIL")
     assert result.rejected_by_reason == {"unknown_field": 3}
     path = tmp_path / "odd.csv"
     path.write_text(",".join([*HEADER, ""]) + f"\nx,{A},volunteer_service,2025-01-01,1,x,\n")
     from guihua.core.errors import GuihuaError
 
     with pytest.raises(GuihuaError, match="empty or reserved"):
-        ingest.ingest_file(civil, path, "CIVIL")
+        submissions.ingest_file(civil, path, "CIVIL")

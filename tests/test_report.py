@@ -22,7 +22,7 @@ from guihua.core.errors import InvalidInput
 from guihua.documents import report_html, report_pdf
 from guihua.http.app import create_app
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, ingest, objections, reports, scores
+from guihua.usecases import accounts, audit, catalogs, objections, records, reports, scores, submissions
 from tests.helpers import jsonl, record, subject
 from tests.test_cli import assert_one_line_error, run
 
@@ -36,8 +36,8 @@ AT = "2026-06-30"
 
 
 def _ingest(store: Store, tmp_path: Path, dept: str, name: str, rows: list[dict[str, Any]]) -> None:
-    result = ingest.ingest_file(store, jsonl(tmp_path / name, rows), dept)
-    assert result.rejected == 0, ingest.list_rejects(store)
+    result = submissions.ingest_file(store, jsonl(tmp_path / name, rows), dept)
+    assert result.rejected == 0, records.list_rejects(store)
 
 
 def offence(sid: str, n: int, when: str, fine: int = 200) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def resident(store: Store, tmp_path: Path, mini_catalog_text: str, monkeypatch: 
     _ingest(
         store, tmp_path, "TRAFFIC", "traffic-2.jsonl", [offence(A, 1, "2026-01-05", fine=150)]
     )  # correction
-    ingest.retract(store, "TRAFFIC", "t2", actor=ADMIN)
+    records.retract(store, "TRAFFIC", "t2", actor=ADMIN)
     loans = [
         record("l1", A, "loan_default", "2026-01-10", case_id="C-77", action="list", amount=5000.0),
         record("l2", A, "loan_default", "2026-03-01", case_id="C-77", action="resolve", amount=5000.0),

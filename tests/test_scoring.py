@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from guihua.store.database import Store
-from guihua.usecases import catalogs, ingest, scores
-from tests.helpers import jsonl, record, subject
+from guihua.usecases import catalogs, records, scores, submissions
+from tests.helpers import jsonl, record, subject, submit_as_they_happen
 
 D = dt.date.fromisoformat
 A = subject(1)
@@ -18,10 +18,10 @@ B = subject(2)
 
 
 def load(store: Store, text: str, tmp_path: Path, dept: str, rows: list[dict[str, Any]]) -> None:
+    """The catalog, then each row received on the day it occurred."""
     catalogs.load_catalog(store, text)
-    path = jsonl(tmp_path / f"{dept}-{len(rows)}.jsonl", rows)
-    result = ingest.ingest_file(store, path, dept)
-    assert result.rejected == 0, ingest.list_rejects(store)
+    for result in submit_as_they_happen(store, tmp_path, dept, rows):
+        assert result.rejected == 0, records.list_rejects(store)
 
 
 def score_at(store: Store, sid: str, at: str) -> tuple[int, bool]:
@@ -192,10 +192,10 @@ def test_retraction_and_correction(store, tmp_path, mini_catalog_text) -> None:
         [vol(1, A, "2025-03-01"), vol(2, A, "2025-03-02", hours=1)],
     )
     assert score_at(store, A, "2025-04-01") == (104, False)
-    ingest.retract(store, "CIVIL", "v1")
+    records.retract(store, "CIVIL", "v1")
     assert score_at(store, A, "2025-04-01") == (101, False)
     path = jsonl(tmp_path / "fix.jsonl", [vol(2, A, "2025-03-02", hours=11)])
-    result = ingest.ingest_file(store, path, "CIVIL")
+    result = submissions.ingest_file(store, path, "CIVIL")
     assert (result.accepted, result.corrected) == (0, 1)
     assert score_at(store, A, "2025-04-01") == (103, False)
     statuses = {i.source_id: i.status for i in scores.explain(store, A, D("2025-04-01")).items}

@@ -13,7 +13,7 @@ from guihua.schemes import load_default_catalog
 from guihua.core.ids import is_valid_subject_id
 from guihua.store.database import open_store
 from guihua.synth.city import generate_city
-from guihua.usecases import ingest, scores
+from guihua.usecases import records, scores, submissions
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -60,10 +60,10 @@ def test_city_scores_like_suzhou_in_august_2018(tmp_path: Path) -> None:
     manifest = _city(tmp_path / "city", 10_000, seed=7)
     store = open_store(str(tmp_path / "g.db"))
     for entry in manifest:
-        result = ingest.ingest_file(
+        result = submissions.ingest_file(
             store, tmp_path / "city" / entry["file"], entry["department"], as_of=AS_OF
         )
-        assert result.rejected == 0, ingest.list_rejects(store)
+        assert result.rejected == 0, records.list_rejects(store)
     d = scores.distribution(store, AS_OF)
     assert d.subjects == 10_000
     assert 0.10 <= d.above / d.subjects <= 0.15  # about one in eight

@@ -45,7 +45,9 @@ def explanation(t: Tables, catalog: Catalog, at: dt.date) -> ir.Table:
     # one SELECT over one chain of joins: SQLite < 3.46 refuses queries nested much deeper
     j = (
         current.left_join(adj, current.id == adj.id)
-        .left_join(objected, [current.department == objected.department, current.source_id == objected.source_id])
+        .left_join(
+            objected, [current.department == objected.department, current.source_id == objected.source_id]
+        )
         .left_join(
             caps,
             [
@@ -57,9 +59,9 @@ def explanation(t: Tables, catalog: Catalog, at: dt.date) -> ir.Table:
     )
     counts = adj.id.notnull()
     effective_end = ibis.cases((counts, adj.end_date), else_=current.end_date)
-    active = (counts & (current.start_date <= at) & (effective_end.isnull() | (effective_end > at))).fill_null(
-        False
-    )
+    active = (
+        counts & (current.start_date <= at) & (effective_end.isnull() | (effective_end > at))
+    ).fill_null(False)
     state = objected.objection_state
     return j.select(
         *(current[c] for c in _SHOWN),

@@ -65,7 +65,9 @@ def insert_from(
     names = ", ".join([*columns, *constants])
     picked = ", ".join([*(f"q.{c}" for c in columns), *(f":{c}" for c in constants)])
     # WHERE TRUE: without a WHERE, SQLite would read ON CONFLICT as the join constraint of q
-    full = f"INSERT INTO {table} ({names}) SELECT {picked} FROM ({sql}) AS q WHERE TRUE ON CONFLICT DO NOTHING"
+    full = (
+        f"INSERT INTO {table} ({names}) SELECT {picked} FROM ({sql}) AS q WHERE TRUE ON CONFLICT DO NOTHING"
+    )
     submission, after = scope if scope is not None else (None, None)
     conn.execute(statement(full), {**parameters(at, None, submission, after), **constants})
 

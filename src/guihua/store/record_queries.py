@@ -116,7 +116,9 @@ def previous_versions(conn: Connection, ids: list[int]) -> pl.DataFrame:
         stmt = select(_r.c.id, _r.c.subject_id, _r.c.metric, _r.c.occurred_at, _r.c.fields).where(
             _r.c.id.in_(part)
         )
-        rows += [tuple(r) for r in conn.execute(stmt)]
+        rows += [
+            (r.id, r.subject_id, r.metric, str(r.occurred_at)[:10], r.fields) for r in conn.execute(stmt)
+        ]
     cols = {"id": pl.Int64, "subject_id": pl.String, "metric": pl.String, "occurred_at": pl.String}
     df = pl.DataFrame(rows, schema={**cols, "fields": pl.String}, orient="row")
     return df.with_columns(pl.col("occurred_at").str.slice(0, 10).str.to_date())
@@ -129,6 +131,35 @@ def withdraw(conn: Connection, ids: list[int], restore: list[int]) -> None:
         conn.execute(delete(_r).where(_r.c.id.in_(part)))
     for part in _in_parts(restore):
         conn.execute(update(_r).where(_r.c.id.in_(part)).values(is_current=True))
+
+
+_SEEN_TABLE = "submission_duplicates"
+
+
+def duplicates_reset(conn: Connection) -> None:
+    """An empty scratch list of the keys this submission sent as duplicates (nothing stored for them)."""
+    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {_SEEN_TABLE} (source_id TEXT PRIMARY KEY)")
+    conn.exec_driver_sql(f"DELETE FROM {_SEEN_TABLE}")
+
+
+def duplicates_add(conn: Connection, keys: list[str]) -> None:
+    if keys:
+        bulk_insert(conn, _SEEN_TABLE, pl.DataFrame({"source_id": keys}, schema={"source_id": pl.String}))
+
+
+def duplicates_take(conn: Connection, keys: list[str]) -> list[str]:
+    """Which of ``keys`` this submission sent before as duplicates; they leave the list."""
+    if not keys:
+        return []
+    condition, params = keys_in(conn, "source_id", keys)
+    found = [
+        r[0]
+        for r in conn.execute(statement(f"SELECT source_id FROM {_SEEN_TABLE} WHERE {condition}"), params)
+    ]
+    if found:
+        condition, params = keys_in(conn, "source_id", found)
+        conn.execute(statement(f"DELETE FROM {_SEEN_TABLE} WHERE {condition}"), params)
+    return found
 
 
 def mark_retracted(conn: Connection, record_id: int, when: dt.datetime, day: dt.date) -> None:

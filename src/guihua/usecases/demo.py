@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from guihua.kit.clock import today
 from guihua.schemes import load_default_catalog
 from guihua.store.database import open_store, resolve_url
-from guihua.usecases import ingest, scores
+from guihua.usecases import scores, submissions
 
 
 def synth_city(
@@ -50,7 +50,7 @@ def run_demo(people: int, seed: int, db: str, progress: Callable[[], Any], rende
         task = bar.add_task("ingesting department files", total=len(manifest))
         for entry in manifest:
             bar.update(task, description=f"ingesting {entry['department']}")
-            ingest.ingest_file(store, city / entry["file"], entry["department"])
+            submissions.ingest_file(store, city / entry["file"], entry["department"])
             bar.advance(task)
     render.console.print(f"Demo store {db}: {people:,} residents from {len(manifest)} departments\n")
     render.distribution(scores.distribution(store))

@@ -86,7 +86,8 @@ class StoringStep:
     day: dt.date  # the day the submission is received (``received_on`` of what it stores)
     seen: SeenKeys | None  # None: every key is looked up in the store
     replaced: list[pl.DataFrame] = field(default_factory=list)  # (source_id, id) this submission superseded
-    stored_at: dict[str, int] = field(default_factory=dict)  # outcome index of a key's stored row
+    stored_at: dict[str, int] = field(default_factory=dict)  # outcome index of a key's last occurrence
+    duplicates_noted: int = 0  # keys sent as duplicates so far (kept in a scratch table)
 
     def check(self, chunk: RawChunk) -> Checked:
         """Validate a chunk, match its valid rows, and prepare what needs no store (runs in the worker).
@@ -178,7 +179,7 @@ class StoringStep:
         if self.result.outcomes is None:
             return
         for line, key, outcome in rows.select(LINE, "source_id", "outcome").iter_rows():
-            if outcome in ("accepted", "corrected"):
+            if outcome != "superseded":
                 self.stored_at[key] = len(self.result.outcomes)
             self.result.outcomes.append({"line": line, "source_id": key, "outcome": outcome})
 
@@ -189,12 +190,17 @@ class StoringStep:
         mine = stored.filter(pl.col("submission_id") == self.result.submission_id)
         if mine.height:
             stored = self._take_back(stored, mine)
+        if self.duplicates_noted:
+            self._supersede_duplicates(kept.get_column("source_id").to_list())
         classified = compare(kept, stored)
         counts = dict(classified.group_by("outcome").len().iter_rows())
         self.result.accepted += counts.get("accepted", 0)
         self.result.duplicates += counts.get("duplicate", 0)
         self.result.corrected += counts.get("corrected", 0)
         self._outcomes(classified.sort(LINE))
+        same = classified.filter(pl.col("outcome") == "duplicate").get_column("source_id").to_list()
+        record_queries.duplicates_add(self.conn, same)
+        self.duplicates_noted += len(same)
         new = classified.filter(pl.col("outcome") != "duplicate")
         replaced = new.filter(pl.col("__stored_id").is_not_null()).select("source_id", id="__stored_id")
         if replaced.height:
@@ -202,6 +208,19 @@ class StoringStep:
             self.replaced.append(replaced)
         if new.height:
             bulk_insert(self.conn, "records", self._columns(new), self._constants(), grouped=_FEW_VALUES)
+
+    def _supersede_duplicates(self, keys: list[str]) -> None:
+        """Keys an earlier chunk sent as duplicates come again: that earlier occurrence is superseded."""
+        again = record_queries.duplicates_take(self.conn, keys)
+        self.duplicates_noted -= len(again)
+        self.result.duplicates -= len(again)
+        self.result.superseded += len(again)
+        self._mark_superseded(again)
+
+    def _mark_superseded(self, keys: list[str]) -> None:
+        if self.result.outcomes is not None:
+            for key in keys:
+                self.result.outcomes[self.stored_at.pop(key)]["outcome"] = "superseded"
 
     def _take_back(self, stored: pl.DataFrame, mine: pl.DataFrame) -> pl.DataFrame:
         """Keys an earlier chunk of this submission stored come again: the earlier rows are superseded.
@@ -214,9 +233,7 @@ class StoringStep:
         self.result.accepted -= first_version
         self.result.corrected -= mine.height - first_version
         self.result.superseded += mine.height
-        if self.result.outcomes is not None:
-            for key in mine.get_column("source_id").to_list():
-                self.result.outcomes[self.stored_at.pop(key)]["outcome"] = "superseded"
+        self._mark_superseded(mine.get_column("source_id").to_list())
         before = pl.concat(self.replaced).unique("source_id") if self.replaced else None
         prev = (
             mine.select("source_id").join(before, on="source_id", how="inner")

@@ -175,6 +175,7 @@ def ingest_in(
         _seen_keys(conn, department, size_hint),
     )
     stored_before = record_queries.table_size_hint(conn)  # ids of this submission's rows are all above it
+    record_queries.duplicates_reset(conn)
     try:
         with record_queries.bulk_load(conn, enabled=size_hint > stored_before):
             with closing(checked_ahead(chunks, step.check)) as checked_chunks:

@@ -59,8 +59,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("records") as batch:
-        batch.drop_column("received_on")
-        batch.drop_column("retracted_on")
-    with op.batch_alter_table("submissions") as batch:
-        batch.drop_column("superseded")
+    # plain DROP COLUMN (SQLite 3.35+): rebuilding a table would break the keys that point to it
+    for table, column in (("records", "received_on"), ("records", "retracted_on"), ("submissions", "superseded")):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
