@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +62,64 @@ def submit_as_they_happen(store: Any, folder: Path, department: str, rows: list[
         path = jsonl(folder / f"{department}-{day}-{len(by_day[day])}.jsonl", by_day[day])
         results.append(submissions.ingest_file(store, path, department, as_of=day))
     return results
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def run(
+    *args: str, db: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real ``guihua`` entry point in a subprocess (today fixed, no GUIHUA_DB inherited)."""
+    from tests.conftest import TODAY
+
+    full_env = {**os.environ, "GUIHUA_TODAY": TODAY}
+    full_env.pop("GUIHUA_DB", None)
+    full_env.update(env or {})
+    cmd = [sys.executable, "-c", "from guihua.cli.app import main; main()", *args]
+    if db is not None:
+        cmd += ["--db", str(db)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ")
+    for w in words:
+        assert w in lines[0]
+
+
+# --------------------------------------------------------------------------- scenario rows of the mini catalog
+
+D = dt.date.fromisoformat
+
+
+def load(store: Any, text: str, folder: Path, dept: str, rows: list[dict[str, Any]]) -> None:
+    """Load the catalog, then send each row on the day it occurred (none may be rejected)."""
+    from guihua.usecases import catalogs, records
+
+    catalogs.load_catalog(store, text)
+    for result in submit_as_they_happen(store, folder, dept, rows):
+        assert result.rejected == 0, records.list_rejects(store)
+
+
+def score_at(store: Any, sid: str, at: str) -> tuple[int, bool]:
+    from guihua.usecases import scores
+
+    s = scores.subject_score(store, sid, D(at))
+    return s.score, s.defaulter
+
+
+def vol(n: int, sid: str, when: str, hours: float = 12) -> dict[str, Any]:
+    return record(f"v{n}", sid, "volunteer_service", when, hours=hours, organisation="Red Cross")
+
+
+def offence(n: int, sid: str, when: str, kind: str = "fail_to_yield", paid: bool = True) -> dict[str, Any]:
+    return record(f"t{n}", sid, "traffic_offence", when, offence=kind, fine=200, paid=paid, when_paid=when)
+
+
+def loan(n: int, sid: str, when: str, case: str, action: str) -> dict[str, Any]:
+    return record(f"l{n}", sid, "loan_default", when, case_id=case, action=action, amount=5000.0)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from guihua.http.app import create_app
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, records, submissions
+from guihua.usecases import accounts, audit, catalogs
 from tests.conftest import TODAY
 from tests.helpers import record, subject, submit_as_they_happen
 

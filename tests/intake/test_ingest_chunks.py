@@ -62,11 +62,21 @@ def test_many_chunks_store_what_one_chunk_stores(store: Store, tmp_path: Path) -
     one = open_store(str(tmp_path / "one.db"))
     # a key sent twice counts once, its last occurrence: 120 keys, 18 earlier occurrences superseded
     counts = _send_both(one, store, path)
-    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (120, 18, 0, 0)
+    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (
+        120,
+        18,
+        0,
+        0,
+    )
     before = _stored(one)
     # the same file again (the department has records now: every key is looked up): nothing changes
     counts = _send_both(one, store, path)
-    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (0, 18, 120, 0)
+    assert (counts["accepted"], counts["superseded"], counts["duplicates"], counts["corrected"]) == (
+        0,
+        18,
+        120,
+        0,
+    )
     assert _stored(one) == before
     # changed rows first, then the file as stored: the stored rows win, the changes are superseded
     changed = [_offence(i, 777.0) for i in range(0, 120, 5)]

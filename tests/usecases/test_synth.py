@@ -9,8 +9,8 @@ import polars as pl
 import pyarrow.parquet as pq
 from stdnum.cn import ric
 
-from guihua.schemes import load_default_catalog
 from guihua.core.ids import is_valid_subject_id
+from guihua.schemes import load_default_catalog
 from guihua.store.database import open_store
 from guihua.synth.city import generate_city
 from guihua.usecases import records, scores, submissions

@@ -29,17 +29,14 @@ from sqlalchemy import select
 
 from guihua.core.errors import InvalidInput
 from guihua.core.notice_text import compose
-from guihua.usecases import contacts
 from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
-from guihua.usecases.outbox import backoff, deliver_due
 from guihua.store import schema
 from guihua.store.database import Store
-from guihua.usecases import audit, catalogs
+from guihua.usecases import audit, catalogs, contacts
 from guihua.usecases.notices import subject_notices
+from guihua.usecases.outbox import backoff, deliver_due
 from tests.conftest import TODAY, _empty_pg
-from tests.helpers import subject
-from tests.test_cli import assert_one_line_error, run
-from tests.test_scoring import load, offence
+from tests.helpers import assert_one_line_error, load, offence, run, subject
 
 A, B = subject(1), subject(2)
 CLERK = audit.Actor("clerk-7", "service_desk")

@@ -223,7 +223,14 @@ def test_within_one_file_the_last_occurrence_of_a_key_counts(civil: Store, tmp_p
         ["k1", A, "volunteer_service", "2025-03-01", "12", "x"],
         ["k1", A, "volunteer_service", "2025-03-01", "12", "x"],
         ["k1", A, "volunteer_service", "2025-03-01", "2", "x"],
-        ["k1", A, "volunteer_service", "2025-03-01", "not hours", "x"],  # invalid: not an occurrence that counts
+        [
+            "k1",
+            A,
+            "volunteer_service",
+            "2025-03-01",
+            "not hours",
+            "x",
+        ],  # invalid: not an occurrence that counts
     ]
     path = write_csv(tmp_path / "f.csv", rows)
     r = submissions.ingest_file(civil, path, "CIVIL")

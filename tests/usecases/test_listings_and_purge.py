@@ -7,9 +7,8 @@ from sqlalchemy import select
 
 from guihua.store import schema
 from guihua.store.database import Store
-from guihua.usecases import audit, listings, objections, purge, records, submissions
-from tests.helpers import jsonl, subject, submit_as_they_happen
-from tests.test_scoring import D, load, loan, offence, score_at, vol
+from guihua.usecases import audit, listings, objections, purge, submissions
+from tests.helpers import D, jsonl, load, loan, offence, score_at, subject, submit_as_they_happen, vol
 
 A, B, C = subject(1), subject(2), subject(3)
 

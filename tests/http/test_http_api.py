@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from guihua.http.app import create_app
 from guihua.http.logs import MaskSubjectIds
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, records, submissions
+from guihua.usecases import accounts, audit, catalogs, submissions
 from tests.helpers import jsonl, record, subject
 
 A, B = subject(1), subject(2)

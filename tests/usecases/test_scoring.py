@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from guihua.store.database import Store
 from guihua.usecases import catalogs, records, scores, submissions
-from tests.helpers import jsonl, record, subject, submit_as_they_happen
+from tests.helpers import D, jsonl, load, loan, offence, record, score_at, subject, vol
 
-D = dt.date.fromisoformat
 A = subject(1)
 B = subject(2)
-
-
-def load(store: Store, text: str, tmp_path: Path, dept: str, rows: list[dict[str, Any]]) -> None:
-    """The catalog, then each row received on the day it occurred."""
-    catalogs.load_catalog(store, text)
-    for result in submit_as_they_happen(store, tmp_path, dept, rows):
-        assert result.rejected == 0, records.list_rejects(store)
-
-
-def score_at(store: Store, sid: str, at: str) -> tuple[int, bool]:
-    s = scores.subject_score(store, sid, D(at))
-    return s.score, s.defaulter
-
-
-def vol(n: int, sid: str, when: str, hours: float = 12) -> dict[str, Any]:
-    return record(f"v{n}", sid, "volunteer_service", when, hours=hours, organisation="Red Cross")
-
-
-def offence(n: int, sid: str, when: str, kind: str = "fail_to_yield", paid: bool = True) -> dict[str, Any]:
-    return record(f"t{n}", sid, "traffic_offence", when, offence=kind, fine=200, paid=paid, when_paid=when)
-
-
-def loan(n: int, sid: str, when: str, case: str, action: str) -> dict[str, Any]:
-    return record(f"l{n}", sid, "loan_default", when, case_id=case, action=action, amount=5000.0)
 
 
 def test_no_records_is_base_and_not_defaulter(store: Store) -> None:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from guihua.http.app import create_app
 from guihua.store.database import open_store
-from guihua.usecases import accounts, audit, catalogs, records, submissions
+from guihua.usecases import accounts, audit, catalogs, submissions
 from tests.conftest import DATA
 from tests.helpers import jsonl, record, subject
 

@@ -23,8 +23,7 @@ from guihua.documents import report_html, report_pdf
 from guihua.http.app import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit, catalogs, objections, records, reports, scores, submissions
-from tests.helpers import jsonl, record, subject
-from tests.test_cli import assert_one_line_error, run
+from tests.helpers import assert_one_line_error, jsonl, record, run, subject
 
 A, B = subject(1), subject(2)
 HOSTILE = "<script>alert(1)</script>"

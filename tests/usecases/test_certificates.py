@@ -25,11 +25,9 @@ from guihua.http.app import create_app
 from guihua.kit import signing
 from guihua.store import schema
 from guihua.store.database import Store
-from guihua.usecases import audit, certificates, records, submissions
+from guihua.usecases import audit, certificates, submissions
 from tests.conftest import DATA, TODAY
-from tests.helpers import jsonl, subject
-from tests.test_cli import run
-from tests.test_scoring import D, load, loan
+from tests.helpers import D, jsonl, load, loan, run, subject
 
 A, B, C = subject(1), subject(2), subject(3)
 
@@ -55,7 +53,9 @@ def trusted(keys: Path) -> signing.Ed25519PublicKey:
 
 
 def add_records(store: Store, tmp_path: Path, rows: list[dict[str, object]]) -> None:
-    result = submissions.ingest_file(store, jsonl(tmp_path / f"more-{rows[0]['source_id']}.jsonl", rows), "BANK")
+    result = submissions.ingest_file(
+        store, jsonl(tmp_path / f"more-{rows[0]['source_id']}.jsonl", rows), "BANK"
+    )
     assert result.rejected == 0
 
 

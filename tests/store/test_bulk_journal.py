@@ -19,8 +19,8 @@ import pytest
 from guihua.core.errors import GuihuaError
 from guihua.intake.readers import RawChunk, read_chunks
 from guihua.store.database import Store, open_store
-from guihua.usecases.submissions import IngestResult, ingest_chunks
 from guihua.usecases.scores import subject_score
+from guihua.usecases.submissions import IngestResult, ingest_chunks
 from tests.helpers import jsonl, record, subject
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 from guihua.core.errors import Conflict, InvalidInput, NotFound
+from guihua.core.policy import Actor
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import audit, objections, scores
-from guihua.core.policy import Actor
-from tests.helpers import subject
-from tests.test_scoring import D, load, loan, offence, score_at
+from tests.helpers import D, load, loan, offence, score_at, subject
 
 A, B = subject(1), subject(2)
 FILED = "2026-02-01"  # suspends on 2026-03-03, the 30th day after

@@ -12,31 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import DATA, TODAY
-from tests.helpers import jsonl, record, subject
+from tests.helpers import assert_one_line_error, jsonl, record, run, subject
 
 A = subject(1)
-
-
-def run(
-    *args: str, db: Path | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "GUIHUA_TODAY": TODAY}
-    full_env.pop("GUIHUA_DB", None)
-    full_env.update(env or {})
-    cmd = [sys.executable, "-c", "from guihua.cli.app import main; main()", *args]
-    if db is not None:
-        cmd += ["--db", str(db)]
-    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=120)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
-    for w in words:
-        assert w in lines[0]
 
 
 @pytest.fixture

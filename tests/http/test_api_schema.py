@@ -12,7 +12,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from guihua.http.app import create_app
 from guihua.store.database import open_store
-from guihua.usecases import accounts, audit, catalogs, records, submissions
+from guihua.usecases import accounts, audit, catalogs, submissions
 from tests.conftest import DATA
 from tests.helpers import jsonl, record, subject
 

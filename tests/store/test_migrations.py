@@ -18,10 +18,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import DateTime, Engine, bindparam, create_engine, select, text
 
-from guihua.store import schema
-from guihua.store.database import _alembic_config, _sqlite_pragmas, open_store, resolve_url
 from guihua.schemes import load_default_catalog
-from guihua.store import notice_queries
+from guihua.store import notice_queries, schema
+from guihua.store.database import _alembic_config, _sqlite_pragmas, open_store, resolve_url
 from tests.conftest import PG_ADMIN_URL, _pg_scratch_url
 from tests.helpers import subject
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from guihua.core.errors import Conflict
+from guihua.intake.readers import read_chunks
 from guihua.store import schema
 from guihua.store.database import Store, open_store
-from guihua.intake.readers import read_chunks
-from guihua.usecases import catalogs, records, submissions
+from guihua.usecases import catalogs, submissions
 from tests.conftest import _empty_pg
 from tests.helpers import jsonl, record, subject
 
