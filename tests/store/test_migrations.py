@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import DateTime, Engine, bindparam, create_engine, select, text
+from sqlalchemy import Date, DateTime, Engine, bindparam, create_engine, select, text
 
 from guihua.schemes import load_default_catalog
 from guihua.store import notice_queries, schema
@@ -216,4 +216,72 @@ def test_downgrading_to_0005_and_upgrading_again_keeps_every_notice_and_delivery
         ]
         assert conn.execute(text("SELECT count(*) FROM deliveries")).scalar_one() == 5
     assert got == [f[:8] for f in OLD_FACTS]
+    store.dispose()
+
+
+def test_upgrading_to_0007_gives_every_version_the_day_it_was_received(url: str) -> None:
+    """Days in Asia/Shanghai: a submission at 20:00 UTC was received on the next day there."""
+    engine = create_engine(resolve_url(url))
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", _sqlite_pragmas)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0006_lean_notices")
+        stamp = bindparam("when", type_=DateTime(timezone=True))
+        conn.execute(
+            text(
+                "INSERT INTO submissions (id, department, origin, received_at, catalog_version, accepted, "
+                "duplicates, corrected, rejected) VALUES (1, 'TRAFFIC', 'x', :when, 1, 0, 0, 0, 0)"
+            ).bindparams(stamp),
+            {"when": dt.datetime(2026, 1, 5, 20, tzinfo=dt.UTC)},
+        )
+        rows = [  # id, points, start, end, retracted_at
+            (1, -3, "2026-01-08", "2027-01-08", None),
+            (2, 2, "2026-01-01", "2027-01-01", None),
+            (3, -3, "2026-01-08", None, dt.datetime(2026, 2, 1, 17, tzinfo=dt.UTC)),
+        ]
+        for rid, points, start, end, retracted in rows:
+            conn.execute(
+                text(
+                    "INSERT INTO records (id, department, source_id, version, is_current, subject_id, metric, "
+                    "occurred_at, fields, submission_id, rule_id, points, start_date, end_date, start_year, "
+                    "retracted_at) VALUES (:id, 'TRAFFIC', :s, 1, TRUE, :a, 'traffic_offence', :occ, '{}', 1, "
+                    "'R', :p, :start, :end, 2026, :ret)"
+                ).bindparams(
+                    bindparam("occ", type_=Date()),
+                    bindparam("start", type_=Date()),
+                    bindparam("end", type_=Date()),
+                    bindparam("ret", type_=DateTime(timezone=True)),
+                ),
+                {
+                    "id": rid,
+                    "s": f"t{rid}",
+                    "a": A,
+                    "occ": dt.date(2026, 1, 1),
+                    "p": points,
+                    "start": dt.date.fromisoformat(start),
+                    "end": dt.date.fromisoformat(end) if end else None,
+                    "ret": retracted,
+                },
+            )
+    engine.dispose()
+    store = open_store(url)
+    with store.begin() as conn:
+        got = conn.execute(
+            select(
+                schema.records.c.id,
+                schema.records.c.received_on,
+                schema.records.c.start_date,
+                schema.records.c.end_date,
+                schema.records.c.start_year,
+                schema.records.c.retracted_on,
+            ).order_by(schema.records.c.id)
+        ).all()
+    day = dt.date.fromisoformat
+    assert [tuple(r) for r in got] == [
+        (1, day("2026-01-06"), day("2026-01-13"), day("2027-01-13"), 2026, None),  # 5 days late: moved 5
+        (2, day("2026-01-06"), day("2026-01-01"), day("2027-01-01"), 2026, None),  # a reward: as it was
+        (3, day("2026-01-06"), day("2026-01-13"), None, 2026, day("2026-02-02")),
+    ]
     store.dispose()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from guihua.store.database import Store
-from guihua.usecases import catalogs, records, scores, submissions
+from guihua.usecases import catalogs, notices, records, scores, submissions
 from tests.helpers import D, jsonl, load, loan, offence, record, score_at, subject, vol
 
 A = subject(1)
@@ -213,3 +215,65 @@ def test_invalid_subject_id_is_an_error(store: Store, bad: str) -> None:
 
     with pytest.raises(InvalidInput, match="invalid subject id"):
         scores.subject_score(store, bad)
+
+
+# --------------------------------------------------------------------------- spec version 2: received_on
+
+
+def test_a_late_penalty_starts_when_it_was_received_not_when_it_happened(
+    store: Store, tmp_path: Path, mini_catalog_text: str
+) -> None:
+    catalogs.load_catalog(store, mini_catalog_text)
+    path = jsonl(tmp_path / "late.jsonl", [offence(1, A, "2025-01-10")])
+    submissions.ingest_file(store, path, "TRAFFIC", as_of=D("2025-06-01"))  # five months late
+    assert score_at(store, A, "2025-03-01") == (100, False)  # not punished back to its date
+    assert score_at(store, A, "2025-06-07") == (100, False)  # received + 7 notice days
+    assert score_at(store, A, "2025-06-08") == (97, False)
+    assert score_at(store, A, "2026-06-07") == (97, False)
+    assert score_at(store, A, "2026-06-08") == (100, False)  # 365 days from its start
+    (item,) = scores.explain(store, A, D("2025-06-08")).items
+    assert (item.occurred_at, item.received_on, item.start, item.end) == (
+        "2025-01-10",
+        "2025-06-01",
+        "2025-06-08",
+        "2026-06-08",
+    )
+    (sent,) = notices.subject_notices(store, A)  # the notice says the day it starts, before it counts
+    assert sent["effective_on"] == "2025-06-08" and "from 2025-06-08" in sent["body"]
+
+
+def test_a_late_reward_or_resolution_counts_from_its_date(
+    store: Store, tmp_path: Path, mini_catalog_text: str
+) -> None:
+    load(store, mini_catalog_text, tmp_path, "BANK", [loan(1, A, "2025-01-01", "C1", "list")])
+    submissions.ingest_file(
+        store, jsonl(tmp_path / "v.jsonl", [vol(1, A, "2025-02-01")]), "CIVIL", as_of=D("2025-05-01")
+    )
+    late_payment = jsonl(tmp_path / "r.jsonl", [loan(2, A, "2025-03-01", "C1", "resolve")])
+    submissions.ingest_file(store, late_payment, "BANK", as_of=D("2025-05-01"))
+    assert score_at(store, A, "2025-02-15") == (63, True)  # the reward counts from its date
+    assert score_at(store, A, "2025-03-01") == (103, False)  # the debt was paid then: repaired then
+
+
+def test_a_late_listing_lists_from_its_date_but_its_penalty_starts_on_receipt(
+    store: Store, tmp_path: Path, mini_catalog_text: str
+) -> None:
+    catalogs.load_catalog(store, mini_catalog_text)
+    submissions.ingest_file(
+        store,
+        jsonl(tmp_path / "l.jsonl", [loan(1, A, "2025-01-01", "C1", "list")]),
+        "BANK",
+        as_of=D("2025-03-01"),
+    )
+    assert score_at(store, A, "2025-02-01") == (100, True)  # on the list since its date (spec section 4)
+    assert score_at(store, A, "2025-03-01") == (60, True)
+
+
+def test_perks_say_every_reason_that_applies(store: Store, tmp_path: Path, mini_catalog_text: str) -> None:
+    load(store, mini_catalog_text, tmp_path, "BANK", [loan(1, A, "2025-01-01", "C1", "list")])
+    _, found = scores.perks(store, A, D("2025-02-01"))
+    civ = next(p for p in found if p.perk == "civilization_loan")  # min 100, clean record required
+    assert not civ.eligible and civ.reasons == ["below_min_score", "on_defaulter_list"]
+    assert "below the minimum 100" in civ.reason and "defaulter list" in civ.reason
+    lib = next(p for p in found if p.perk == "library_long_loan")  # min 102, no clean record needed
+    assert lib.reasons == ["below_min_score"]
