@@ -10,9 +10,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from guihua.core.policy import Actor
 from guihua.http.app import create_app
 from guihua.store.database import open_store
-from guihua.usecases import accounts, audit, catalogs, submissions
+from guihua.usecases import accounts, catalogs, submissions
 from tests.conftest import DATA
 from tests.helpers import jsonl, record, subject
 
@@ -26,7 +27,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     catalogs.load_catalog(store, (DATA / "mini.yaml").read_text())
     rows = [record("v1", subject(1), "volunteer_service", "2026-03-01", hours=12, organisation="x")]
     submissions.ingest_file(store, jsonl(Path(folder) / "v.jsonl", rows), "CIVIL")
-    admin = audit.Actor("schema-test", "admin")
+    admin = Actor("schema-test", "admin")
     TOKENS["department"] = accounts.create(store, admin, "department", "civil", department="CIVIL")
     TOKENS["provider"] = accounts.create(store, admin, "provider", "lib", provider="SZLIB")
     TOKENS["auditor"] = accounts.create(store, admin, "auditor", "aud")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from guihua.core.policy import Actor
 from guihua.http.app import create_app
 from guihua.http.logs import MaskSubjectIds
 from guihua.store.database import Store
@@ -16,7 +17,7 @@ from guihua.usecases import accounts, audit, catalogs, submissions
 from tests.helpers import jsonl, record, subject
 
 A, B = subject(1), subject(2)
-ADMIN = audit.Actor("test-admin", "admin")
+ADMIN = Actor("test-admin", "admin")
 
 
 @pytest.fixture

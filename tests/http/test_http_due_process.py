@@ -12,14 +12,15 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from guihua.core.policy import Actor
 from guihua.http.app import create_app
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs
+from guihua.usecases import accounts, catalogs
 from tests.conftest import TODAY
 from tests.helpers import record, subject, submit_as_they_happen
 
 A, B = subject(1), subject(2)
-ADMIN = audit.Actor("test-admin", "admin")
+ADMIN = Actor("test-admin", "admin")
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from guihua.core.policy import Actor
 from guihua.http.app import create_app
 from guihua.store.database import open_store
-from guihua.usecases import accounts, audit, catalogs, submissions
+from guihua.usecases import accounts, catalogs, submissions
 from tests.conftest import DATA
 from tests.helpers import jsonl, record, subject
 
@@ -77,7 +78,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         for i, s in enumerate([A, B])
     ]
     submissions.ingest_file(store, jsonl(folder / "v.jsonl", rows), "CIVIL")
-    admin = audit.Actor("matrix", "admin")
+    admin = Actor("matrix", "admin")
     tokens = {
         "admin": accounts.create(store, admin, "admin", "admin"),
         "department": accounts.create(store, admin, "department", "civil", department="CIVIL"),

@@ -7,8 +7,6 @@ resident and the counter still see the resident's own eligibility.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor

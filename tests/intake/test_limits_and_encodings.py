@@ -144,14 +144,14 @@ def test_a_gb18030_file_is_read_with_its_encoding(civil: Store, tmp_path: Path) 
 
 def test_a_file_that_is_not_utf8_is_refused_whole_saying_what_is_read(civil: Store, tmp_path: Path) -> None:
     path = gb18030_csv(tmp_path / "gbk.csv")
-    with pytest.raises(GuihuaError, match="not UTF-8 text.*--encoding gb18030"):
+    with pytest.raises(GuihuaError, match=r"not UTF-8 text.*--encoding gb18030"):
         submissions.ingest_file(civil, path, "CIVIL")
     with pytest.raises(GuihuaError, match="unknown encoding 'latin-9'"):
         submissions.ingest_file(civil, path, "CIVIL", encoding="latin-9")
     broken = tmp_path / "broken.csv"
     broken.write_bytes(",".join(HEADER).encode() + b"\n\x81\x30\xff\xff\n")
     with pytest.raises(
-        GuihuaError, match="broken.csv: not GB18030 text"
+        GuihuaError, match=r"broken\.csv: not GB18030 text"
     ):  # the file's own name, not a copy's
         submissions.ingest_file(civil, broken, "CIVIL", encoding="gb18030")
     table = pa.table({c: ["x"] for c in HEADER})

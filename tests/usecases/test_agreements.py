@@ -154,5 +154,3 @@ def test_api_refusal_is_a_403_problem(store: Store, tmp_path: Path, mini_catalog
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "agreement_not_in_force" and "ended" in r.json()["detail"]
     assert counts(store)[1] == 0
-
-

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from guihua.core.errors import InvalidInput, NotFound
+from guihua.core.policy import Actor
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit, catalogs, records, scores, submissions
 from tests.helpers import jsonl, record, subject
 
-ADMIN = audit.Actor("test-admin", "admin")
+ADMIN = Actor("test-admin", "admin")
 A = subject(1)
 
 
@@ -58,7 +59,7 @@ def test_reads_and_writes_are_audited_and_the_chain_verifies(
         tmp_path / "v.jsonl", [record("v1", A, "volunteer_service", "2025-03-01", hours=12, organisation="x")]
     )
     submissions.ingest_file(store, path, "CIVIL")
-    desk = audit.Actor("desk-1", "service_desk")
+    desk = Actor("desk-1", "service_desk")
     scores.subject_score(store, A, dt.date(2025, 4, 1), actor=desk, purpose="counter enquiry")
     scores.explain(store, A, dt.date(2025, 4, 1))
     records.retract(store, "CIVIL", "v1")
@@ -119,7 +120,7 @@ def test_concurrent_appends_keep_one_chain(store: Store) -> None:
     def work(i: int) -> None:
         with store.begin() as conn:
             conn.exec_driver_sql("SELECT count(*) FROM records").scalar()
-            audit.append(conn, audit.Actor(f"t{i}", "auditor"), "subject.score", subject_id=A)
+            audit.append(conn, Actor(f"t{i}", "auditor"), "subject.score", subject_id=A)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(work, range(80)))

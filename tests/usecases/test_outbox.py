@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from guihua.core.errors import InvalidInput
 from guihua.core.notice_text import compose
+from guihua.core.policy import Actor
 from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
 from guihua.store import schema
 from guihua.store.database import Store
@@ -39,7 +40,7 @@ from tests.conftest import TODAY, _empty_pg
 from tests.helpers import assert_one_line_error, load, offence, run, subject
 
 A, B = subject(1), subject(2)
-CLERK = audit.Actor("clerk-7", "service_desk")
+CLERK = Actor("clerk-7", "service_desk")
 
 
 def free_port() -> int:
@@ -513,7 +514,7 @@ def test_put_contact_by_the_resident_or_a_service_desk(
     from guihua.usecases import accounts
 
     load(store, mini_catalog_text, tmp_path, "TRAFFIC", [offence(1, A, "2026-01-05")])
-    admin = audit.Actor("admin", "admin")
+    admin = Actor("admin", "admin")
     tokens = {
         "a": accounts.create(store, admin, "resident", "a", subject=A),
         "desk": accounts.create(store, admin, "service_desk", "desk"),

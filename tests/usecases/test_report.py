@@ -19,18 +19,19 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from guihua.core.errors import InvalidInput
+from guihua.core.policy import Actor
 from guihua.documents import report_html, report_pdf
 from guihua.http.app import create_app
 from guihua.store.database import Store
-from guihua.usecases import accounts, audit, catalogs, objections, records, reports, scores, submissions
+from guihua.usecases import accounts, catalogs, objections, records, reports, scores, submissions
 from tests.helpers import assert_one_line_error, jsonl, record, run, subject
 
 A, B = subject(1), subject(2)
 HOSTILE = "<script>alert(1)</script>"
-ADMIN = audit.Actor("test-admin", "admin")
-DESK = audit.Actor("desk-1", "service_desk")
-RESIDENT = audit.Actor("resident-a", "resident")
-REVIEWER = audit.Actor("reviewer-1", "reviewer")
+ADMIN = Actor("test-admin", "admin")
+DESK = Actor("desk-1", "service_desk")
+RESIDENT = Actor("resident-a", "resident")
+REVIEWER = Actor("reviewer-1", "reviewer")
 AT = "2026-06-30"
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from guihua.cli import render
 from guihua.cli.options import Db, Json
 from guihua.core.errors import InvalidInput
+from guihua.core.policy import Actor
 from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
 from guihua.store.database import open_store
 from guihua.usecases import audit, contacts
@@ -136,9 +137,9 @@ def list_cmd(
     render.console.print(table)
 
 
-def _clerk(account: str | None) -> audit.Actor:
+def _clerk(account: str | None) -> Actor:
     me = audit.cli_actor()
-    return audit.Actor(account or me.account, "service_desk" if account else me.role)
+    return Actor(account or me.account, "service_desk" if account else me.role)
 
 
 @contacts_app.command("set")

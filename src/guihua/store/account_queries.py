@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from guihua.store import schema
+from guihua.store.database import AnyRow
 
 _a = schema.accounts
 _BY_TOKEN = select(_a).where(_a.c.token_hash == bindparam("token_hash"))
 
 
-def by_name(conn: Connection, name: str) -> Row[Any] | None:
+def by_name(conn: Connection, name: str) -> AnyRow | None:
     return conn.execute(select(_a).where(_a.c.name == name)).first()
 
 
-def by_token_hash(conn: Connection, digest: str) -> Row[Any] | None:
+def by_token_hash(conn: Connection, digest: str) -> AnyRow | None:
     return conn.execute(_BY_TOKEN, {"token_hash": digest}).first()
 
 
@@ -25,7 +26,7 @@ def add(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(_a).values(**values))
 
 
-def all_accounts(conn: Connection) -> list[Row[Any]]:
+def all_accounts(conn: Connection) -> list[AnyRow]:
     return list(conn.execute(select(_a).order_by(_a.c.name)).all())
 
 

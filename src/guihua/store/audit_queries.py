@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from guihua.store import schema
+from guihua.store.database import AnyRow
 from guihua.store.dialect import lock_for_append
 
 _a = schema.audit_log
@@ -26,7 +27,7 @@ def add(conn: Connection, entry: dict[str, Any]) -> None:
     conn.execute(_INSERT, entry)
 
 
-def walk(conn: Connection, batch: int = 10_000) -> Iterator[Row[Any]]:
+def walk(conn: Connection, batch: int = 10_000) -> Iterator[AnyRow]:
     """Every entry in order of ``seq``, read in batches."""
     after = 0
     while True:

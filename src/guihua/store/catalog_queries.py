@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from guihua.core.catalog import Catalog
 from guihua.core.catalog_parsing import parse_catalog
 from guihua.kit.clock import now
 from guihua.schemes import default_catalog_text
 from guihua.store import schema
+from guihua.store.database import AnyRow
 
 _c = schema.catalogs
 
@@ -84,6 +84,6 @@ def store_version(conn: Connection, catalog: Catalog, source: str, loaded_by: st
     return int(key[0])
 
 
-def versions(conn: Connection) -> list[Row[Any]]:
+def versions(conn: Connection) -> list[AnyRow]:
     stmt = select(_c.c.version, _c.c.name, _c.c.loaded_at, _c.c.digest).order_by(_c.c.version)
     return list(conn.execute(stmt).all())

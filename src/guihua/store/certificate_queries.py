@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from guihua.store import schema
+from guihua.store.database import AnyRow
 
 _c = schema.certificates
 
@@ -16,5 +17,5 @@ def add(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(_c), values)
 
 
-def by_code(conn: Connection, code: str) -> Row[Any] | None:
+def by_code(conn: Connection, code: str) -> AnyRow | None:
     return conn.execute(select(_c).where(_c.c.code == code)).first()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from guihua.store import schema
+from guihua.store.database import AnyRow
 
 _c = schema.contacts
 
@@ -19,5 +19,5 @@ def put(conn: Connection, subject_id: str, email: str | None, at: dt.datetime) -
         conn.execute(_c.insert().values(subject_id=subject_id, email=email, updated_at=at))
 
 
-def get(conn: Connection, subject_id: str) -> Row[Any] | None:
+def get(conn: Connection, subject_id: str) -> AnyRow | None:
     return conn.execute(select(_c).where(_c.c.subject_id == subject_id)).first()

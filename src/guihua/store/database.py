@@ -15,12 +15,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Row, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from guihua.core.errors import GuihuaError
 
 DEFAULT_DB = "guihua.db"
+AnyRow = Row[*tuple[Any, ...]]  # a row of any shape, as queries hand them back
 SQL_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgres"}
 
 

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, Date, DateTime, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.types import TypeEngine
 
 # Placeholders whose values need a SQL type (SQLite stores dates and timestamps as text).
-_TYPED = {"at": Date(), "created_at": DateTime(timezone=True)}
+_TYPED: dict[str, TypeEngine[Any]] = {"at": Date(), "created_at": DateTime(timezone=True)}
 
 
 @lru_cache(maxsize=512)

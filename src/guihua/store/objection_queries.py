@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from guihua.store import schema
+from guihua.store.database import AnyRow
 
 _o = schema.objections
 
@@ -22,11 +23,11 @@ def add(conn: Connection, values: dict[str, Any]) -> int:
     return int(key[0])
 
 
-def get(conn: Connection, objection_id: int) -> Row[Any] | None:
+def get(conn: Connection, objection_id: int) -> AnyRow | None:
     return conn.execute(select(_o).where(_o.c.id == objection_id)).first()
 
 
-def of_key(conn: Connection, department: str, source_id: str) -> list[Row[Any]]:
+def of_key(conn: Connection, department: str, source_id: str) -> list[AnyRow]:
     """Every objection to one record key, oldest first."""
     stmt = select(_o).where(_o.c.department == department, _o.c.source_id == source_id).order_by(_o.c.id)
     return list(conn.execute(stmt).all())

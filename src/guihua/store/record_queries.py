@@ -13,10 +13,11 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from guihua.store import schema
 from guihua.store.bulk import bulk_insert, fetch_arrow
+from guihua.store.database import AnyRow
 from guihua.store.dialect import keys_in, statement
 
 _r, _s, _q = schema.records, schema.submissions, schema.quarantine
@@ -81,7 +82,7 @@ def current_versions(conn: Connection, department: str, source_ids: list[str]) -
     return df.with_columns(pl.col("occurred_at").cast(pl.String).str.slice(0, 10).str.to_date())
 
 
-def current_record(conn: Connection, department: str, source_id: str) -> Row[Any] | None:
+def current_record(conn: Connection, department: str, source_id: str) -> AnyRow | None:
     """The current version of one key (every column), or None."""
     stmt = select(_r).where(_r.c.department == department, _r.c.source_id == source_id, _r.c.is_current)
     return conn.execute(stmt).first()
@@ -166,7 +167,7 @@ def mark_retracted(conn: Connection, record_id: int, when: dt.datetime, day: dt.
     conn.execute(update(_r).where(_r.c.id == record_id).values(retracted_at=when, retracted_on=day))
 
 
-def subject_history(conn: Connection, subject_id: str) -> list[Row[Any]]:
+def subject_history(conn: Connection, subject_id: str) -> list[AnyRow]:
     """Every stored version of a subject's records with the submission that carried it."""
     stmt = (
         select(

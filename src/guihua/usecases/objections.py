@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from guihua.core.errors import Conflict, InvalidInput, NotFound
 from guihua.core.policy import Actor
@@ -21,7 +21,7 @@ from guihua.intake.jsonl_reader import object_chunk
 from guihua.kit.clock import as_date, now
 from guihua.store import notice_queries, objection_queries, record_queries
 from guihua.store.catalog_queries import active_catalog
-from guihua.store.database import Store
+from guihua.store.database import AnyRow, Store
 from guihua.store.engine_queries import query_rows
 from guihua.usecases import audit
 from guihua.usecases.scores import scheme_day
@@ -70,7 +70,7 @@ def _states(conn: Connection, day: dt.date, subject_id: str | None = None) -> di
     return {int(r["id"]): r for r in query_rows(conn, objections_at, catalog, day, subject_id)}
 
 
-def _with_state(conn: Connection, row: Row[Any], day: dt.date) -> Objection:
+def _with_state(conn: Connection, row: AnyRow, day: dt.date) -> Objection:
     state = _states(conn, day, row.subject_id)[int(row.id)]["state"]
     return _view({**row._asdict(), "state": state})
 
@@ -170,7 +170,7 @@ def decide(
 
 def _correct(
     conn: Connection,
-    objection: Row[Any],
+    objection: AnyRow,
     changes: dict[str, Any],
     occurred_at: dt.date | None,
     actor: Actor,

@@ -60,5 +60,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # plain DROP COLUMN (SQLite 3.35+): rebuilding a table would break the keys that point to it
-    for table, column in (("records", "received_on"), ("records", "retracted_on"), ("submissions", "superseded")):
+    for table, column in (
+        ("records", "received_on"),
+        ("records", "retracted_on"),
+        ("submissions", "superseded"),
+    ):
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
