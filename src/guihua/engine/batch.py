@@ -8,6 +8,7 @@ Arrow copies of the store's tables (:func:`run_on_arrow`).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from typing import Any
 
@@ -15,10 +16,10 @@ import ibis
 import pyarrow as pa
 
 from guihua.core.catalog import Catalog
-from guihua.engine.compiled import Query
+from guihua.engine.compiled import Query, Shape, compiled_sql
 from guihua.engine.match import match_sql
 from guihua.engine.sqlcache import cached_sql
-from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA, Tables
+from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA
 
 
 class BatchMatcher:
@@ -68,16 +69,24 @@ def _duckdb() -> Any:
 def run_on_arrow(
     query: Query, records: pa.Table, objections: pa.Table, catalog: Catalog, at: dt.date
 ) -> pa.Table:
-    """``query`` on DuckDB over Arrow tables shaped like the store's (missing columns are null)."""
-    con = ibis.duckdb.connect()
+    """``query`` on DuckDB over Arrow tables shaped like the store's (missing columns are null).
+
+    The query is compiled once per catalog (:func:`guihua.engine.compiled.compiled_sql`, DuckDB's
+    dialect) and run with the date as a parameter, as the store runs its own.
+    """
+    sql = _duckdb_parameters(compiled_sql(query, catalog, "duckdb", Shape()))
+    db = _duckdb().cursor()
     try:
-        t = Tables(
-            con.create_table("records", _conform(records, RECORDS_SCHEMA)),
-            con.create_table("objections", _conform(objections, OBJECTIONS_SCHEMA)),
-        )
-        return query(t, catalog, at).to_pyarrow()
+        db.register("records", _conform(records, RECORDS_SCHEMA))
+        db.register("objections", _conform(objections, OBJECTIONS_SCHEMA))
+        return db.sql(sql, params={"at": at}).to_arrow_table()
     finally:
-        con.disconnect()
+        db.close()
+
+
+def _duckdb_parameters(sql: str) -> str:
+    """SQLAlchemy ``text()`` placeholders (``:at``; a literal colon is ``\\:``) as DuckDB's (``$at``)."""
+    return re.sub(r"(?<!\\):(\w+)", r"$\1", sql).replace("\\:", ":")
 
 
 def _conform(table: pa.Table, schema: dict[str, str]) -> pa.Table:

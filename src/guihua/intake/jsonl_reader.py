@@ -97,23 +97,42 @@ def _parse_line(text: str) -> dict[str, str | None] | str:
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+class _Rows:
+    """Parsed rows of one chunk, with the line each came from and its text; unreadable ones apart."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, str | None]] = []
+        self.lines: list[int] = []
+        self.raws: list[str] = []
+        self.bad: list[Unreadable] = []
+
+    def __len__(self) -> int:
+        return len(self.rows) + len(self.bad)
+
+    def add(self, number: int, parsed: dict[str, str | None] | str, text: str) -> None:
+        """A row (or, when ``parsed`` is a string, why it is unreadable) from line ``number``."""
+        if isinstance(parsed, str):
+            self.bad.append(Unreadable(number, text, parsed))
+            return
+        self.rows.append(parsed)
+        self.lines.append(number)
+        self.raws.append(text)
+
+    def chunk(self) -> RawChunk:
+        names = list(dict.fromkeys(k for r in self.rows for k in r)) or list(BASE_COLUMNS)
+        names += [base for base in BASE_COLUMNS if base not in names]
+        data = {n: pa.array([r.get(n) for r in self.rows], pa.string()) for n in names}
+        data[LINE] = pa.array(self.lines, pa.int64())
+        return RawChunk(pa.table(data), unreadable=self.bad, raw_lines=self.raws)
+
+
 def object_chunk(objects: list[Any]) -> RawChunk:
     """Records given as parsed JSON objects (an API body): the same cells as JSON Lines, numbered from 1."""
-    rows: list[dict[str, str | None]] = []
-    lines: list[int] = []
-    raws: list[str] = []
-    bad: list[Unreadable] = []
+    found = _Rows()
     for number, obj in enumerate(objects, start=1):
         problem = _unicode_problem(obj)
-        parsed = problem if problem else _jsonl_row(obj)
-        text = json.dumps(obj, ensure_ascii=problem is not None)
-        if isinstance(parsed, str):
-            bad.append(Unreadable(number, text, parsed))
-        else:
-            rows.append(parsed)
-            lines.append(number)
-            raws.append(text)
-    return _jsonl_chunk(rows, lines, raws, bad)
+        found.add(number, problem or _jsonl_row(obj), json.dumps(obj, ensure_ascii=problem is not None))
+    return found.chunk()
 
 
 def jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
@@ -123,38 +142,17 @@ def jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     except OSError as exc:
         raise GuihuaError(f"cannot read {path.name}: {exc.strerror}") from exc
     with fh:
-        rows: list[dict[str, str | None]] = []
-        lines: list[int] = []
-        raws: list[str] = []
-        bad: list[Unreadable] = []
+        found = _Rows()
         try:
             for number, text in enumerate(fh, start=1):
                 if not text.strip():
                     continue
-                parsed = _parse_line(text)
                 kept = text.rstrip("\n") if len(text) <= MAX_LINE else text[:1000] + " [truncated]"
-                if isinstance(parsed, str):
-                    bad.append(Unreadable(number, kept, parsed))
-                else:
-                    rows.append(parsed)
-                    lines.append(number)
-                    raws.append(kept)
-                if len(rows) + len(bad) >= chunk_rows:
-                    yield _jsonl_chunk(rows, lines, raws, bad)
-                    rows, lines, raws, bad = [], [], [], []
+                found.add(number, _parse_line(text), kept)
+                if len(found) >= chunk_rows:
+                    yield found.chunk()
+                    found = _Rows()
         except UnicodeDecodeError as exc:
             raise not_utf8(path.name, exc) from exc
-        if rows or bad:
-            yield _jsonl_chunk(rows, lines, raws, bad)
-
-
-def _jsonl_chunk(
-    rows: list[dict[str, str | None]], lines: list[int], raws: list[str], bad: list[Unreadable]
-) -> RawChunk:
-    names = list(dict.fromkeys(k for r in rows for k in r)) or list(BASE_COLUMNS)
-    for base in BASE_COLUMNS:
-        if base not in names:
-            names.append(base)
-    data = {n: pa.array([r.get(n) for r in rows], pa.string()) for n in names}
-    data[LINE] = pa.array(lines, pa.int64())
-    return RawChunk(pa.table(data), unreadable=bad, raw_lines=raws)
+        if len(found):
+            yield found.chunk()

@@ -31,6 +31,16 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
 }
 
 
+Check = tuple[Reason, pl.Expr, pl.Expr]  # a reason, when it applies, what the department is told
+_A_TYPE = {
+    "int": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "bool": "true or false (or 1 or 0)",
+    "date": "a date YYYY-MM-DD",
+}
+
+
 @dataclass
 class Validated:
     valid: pl.DataFrame  # LINE, base columns (typed), field columns, fields, case_id, action
@@ -136,39 +146,26 @@ class ChunkValidator:
     # -- reasons ----------------------------------------------------------------------
 
     def _reason(self, fields: list[str]) -> tuple[pl.Expr, pl.Expr]:
-        c = self.catalog
-        metric = pl.col("metric")
-        occurred = pl.col("__occurred")
-        present = {f: pl.col(f).is_not_null() for f in fields}
-        prohibited = [f for f in fields if c.is_prohibited(f)]
-        allowed = [f for f in fields if f not in prohibited]
-        prohibited_hit = _first([(present[f], f) for f in prohibited])
-        unknown_hit = _first([(present[f] & ~_in(metric, self.declaring.get(f, set())), f) for f in allowed])
-        # rows of other departments' metrics stop at metric_not_permitted: only own metrics matter below
-        own = set(self.department.metrics)
-        missing_hit = _first(
-            [
-                (_in(metric, ms & own) & (~present[f] if f in present else pl.lit(True)), f)
-                for f, ms in sorted(self.declaring.items())
-                if ms & own
-            ]
-        )
-        invalid_pairs = []
-        for (name, ftype), ms in sorted(self.declaring_typed.items()):
-            if name in present and ms & own:
-                _, ok = parse_value(pl.col(name), ftype)
-                invalid_pairs.append((_in(metric, ms) & present[name] & ~ok, name))
-        if "action" in present:
-            bad_action = ~pl.col("action").str.strip_chars().is_in(list(LISTING_ACTIONS))
-            invalid_pairs.append((_in(metric, self.listing_metrics) & bad_action, "action"))
-        invalid_hit = _first(invalid_pairs)
+        """(first reason, its detail) per row: the checks in the spec's order, the first that holds wins."""
+        reason: pl.Expr = pl.lit(None, pl.String)
+        detail: pl.Expr = pl.lit(None, pl.String)
+        for code, cond, message in reversed([*self._row_checks(fields), *self._field_checks(fields)]):
+            reason = pl.when(cond.fill_null(True)).then(pl.lit(code.value)).otherwise(reason)
+            detail = pl.when(cond.fill_null(True)).then(message).otherwise(detail)
+        return reason, detail
 
-        sid_missing = pl.col("source_id").is_null() | (pl.col("source_id") == "")
-        unreadable_hit = _unreadable(fields)
+    def _row_checks(self, fields: list[str]) -> list[Check]:
+        """unreadable to metric_not_permitted: what a row is, before its fields."""
+        metric, occurred = pl.col("metric"), pl.col("__occurred")
+        unreadable = _unreadable(fields)
         date_bad = ~pl.col("occurred_at").str.contains(_DATE_RE).fill_null(False) | occurred.is_null()
-        checks: list[tuple[Reason, pl.Expr, pl.Expr]] = [
-            (Reason.UNREADABLE, unreadable_hit.is_not_null(), unreadable_hit),
-            (Reason.MISSING_SOURCE_ID, sid_missing, pl.lit("source_id is empty")),
+        return [
+            (Reason.UNREADABLE, unreadable.is_not_null(), unreadable),
+            (
+                Reason.MISSING_SOURCE_ID,
+                pl.col("source_id").is_null() | (pl.col("source_id") == ""),
+                pl.lit("source_id is empty"),
+            ),
             (
                 Reason.INVALID_SUBJECT_ID,
                 ~pl.col("__id_ok"),
@@ -181,22 +178,19 @@ class ChunkValidator:
                 Reason.INVALID_DATE,
                 date_bad,
                 pl.format(
-                    "occurred_at {} is not a date YYYY-MM-DD",
-                    pl.col("occurred_at").fill_null("(empty)"),
+                    "occurred_at {} is not a date YYYY-MM-DD", pl.col("occurred_at").fill_null("(empty)")
                 ),
             ),
             (
                 Reason.FUTURE_DATE,
                 occurred > pl.lit(self.today),
                 pl.format(
-                    "occurred_at {} is after today ({})",
-                    pl.col("occurred_at"),
-                    pl.lit(str(self.today)),
+                    "occurred_at {} is after today ({})", pl.col("occurred_at"), pl.lit(str(self.today))
                 ),
             ),
             (
                 Reason.UNKNOWN_METRIC,
-                ~_in(metric, set(c.metric_by_code)).fill_null(False) | metric.is_null(),
+                ~_in(metric, set(self.catalog.metric_by_code)).fill_null(False) | metric.is_null(),
                 pl.format("metric {} is not in the catalog", metric.fill_null("(empty)")),
             ),
             (
@@ -208,6 +202,23 @@ class ChunkValidator:
                     pl.lit(self.department.code),
                 ),
             ),
+        ]
+
+    def _field_checks(self, fields: list[str]) -> list[Check]:
+        """prohibited_attribute to invalid_field: the row's fields against its metric's declaration."""
+        metric = pl.col("metric")
+        present = {f: pl.col(f).is_not_null() for f in fields}
+        prohibited = [f for f in fields if self.catalog.is_prohibited(f)]
+        prohibited_hit = _first([(present[f], f) for f in prohibited])
+        unknown_hit = _first(
+            [
+                (present[f] & ~_in(metric, self.declaring.get(f, set())), f)
+                for f in fields
+                if f not in prohibited
+            ]
+        )
+        missing_hit, invalid_hit = self._missing(present), self._invalid(present)
+        return [
             (
                 Reason.PROHIBITED_ATTRIBUTE,
                 prohibited_hit.is_not_null(),
@@ -223,18 +234,42 @@ class ChunkValidator:
                 missing_hit.is_not_null(),
                 pl.format("field {} is required for metric {}", missing_hit, metric),
             ),
-            (
-                Reason.INVALID_FIELD,
-                invalid_hit.is_not_null(),
-                pl.format("field {} does not parse as its declared type", invalid_hit),
-            ),
+            (Reason.INVALID_FIELD, invalid_hit.is_not_null(), pl.format("field {}", invalid_hit)),
         ]
-        reason: pl.Expr = pl.lit(None, pl.String)
-        detail: pl.Expr = pl.lit(None, pl.String)
-        for code, cond, message in reversed(checks):
-            reason = pl.when(cond.fill_null(True)).then(pl.lit(code.value)).otherwise(reason)
-            detail = pl.when(cond.fill_null(True)).then(message).otherwise(detail)
-        return reason, detail
+
+    def _missing(self, present: dict[str, pl.Expr]) -> pl.Expr:
+        """The first declared field a row of the department's own metrics lacks, with its type."""
+        own = set(self.department.metrics)  # other metrics stopped at metric_not_permitted
+        return _first(
+            [
+                (
+                    _in(pl.col("metric"), ms & own) & (~present[f] if f in present else pl.lit(True)),
+                    f"{f} ({t})",
+                )
+                for (f, t), ms in sorted(self.declaring_typed.items())
+                if ms & own
+            ]
+        )
+
+    def _invalid(self, present: dict[str, pl.Expr]) -> pl.Expr:
+        """The first field whose value does not parse as its declared type, and what was expected."""
+        own = set(self.department.metrics)
+        pairs = []
+        for (name, ftype), ms in sorted(self.declaring_typed.items()):
+            if name in present and ms & own:
+                _, ok = parse_value(pl.col(name), ftype)
+                pairs.append(
+                    (_in(pl.col("metric"), ms) & present[name] & ~ok, f"{name} is not {_A_TYPE[ftype]}")
+                )
+        if "action" in present:
+            bad_action = ~pl.col("action").str.strip_chars().is_in(list(LISTING_ACTIONS))
+            pairs.append(
+                (
+                    _in(pl.col("metric"), self.listing_metrics) & bad_action,
+                    "action is neither list nor resolve",
+                )
+            )
+        return _first(pairs)
 
     # -- valid rows -------------------------------------------------------------------
 

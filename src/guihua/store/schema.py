@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import FromClause
 
+from guihua.engine.match import MATCH_COLUMNS
+
 metadata = MetaData()
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL wants BIGINT for 10^8+ rows.
@@ -136,16 +138,7 @@ quarantine = Table(
     Index("ix_quarantine_department", "department"),
 )
 
-DERIVED_COLUMNS: tuple[str, ...] = (
-    "rule_id",
-    "points",
-    "category",
-    "start_date",
-    "end_date",
-    "start_year",
-    "case_id",
-    "action",
-)
+DERIVED_COLUMNS: tuple[str, ...] = (*MATCH_COLUMNS, "case_id", "action")  # what matching stores
 
 accounts = Table(
     "accounts",

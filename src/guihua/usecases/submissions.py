@@ -174,19 +174,7 @@ def ingest_in(
         day,
         _seen_keys(conn, department, size_hint),
     )
-    stored_before = record_queries.table_size_hint(conn)  # ids of this submission's rows are all above it
-    record_queries.duplicates_reset(conn)
-    try:
-        with record_queries.bulk_load(conn, enabled=size_hint > stored_before):
-            with closing(checked_ahead(chunks, step.check)) as checked_chunks:
-                for chunk, checked in checked_chunks:
-                    step.run(checked)
-                    if on_progress:
-                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
-            # before the deferred indexes are built; the id range keeps it to this submission's rows
-            notice_queries.create_for_records(conn, catalog, day, received, scope=(sub_id, stored_before))
-    finally:
-        step.matcher.close()
+    _store_all(conn, step, chunks, on_progress, size_hint)
     counts = (
         f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected, "
         f"{result.superseded} superseded"
@@ -199,6 +187,30 @@ def ingest_in(
     )
     record_queries.close_submission(conn, sub_id, result.counts())
     return result
+
+
+def _store_all(
+    conn: Connection,
+    step: StoringStep,
+    chunks: Iterable[RawChunk],
+    on_progress: Callable[[int], None] | None,
+    size_hint: int,
+) -> None:
+    """Every chunk checked ahead and stored, then the notices the stored rows call for."""
+    stored_before = record_queries.table_size_hint(conn)  # ids of this submission's rows are all above it
+    record_queries.duplicates_reset(conn)
+    try:
+        with record_queries.bulk_load(conn, enabled=size_hint > stored_before):
+            with closing(checked_ahead(chunks, step.check)) as checked_chunks:
+                for chunk, checked in checked_chunks:
+                    step.run(checked)
+                    if on_progress:
+                        on_progress(chunk.table.num_rows + len(chunk.unreadable))
+            # before the deferred indexes are built; the id range keeps it to this submission's rows
+            scope = (step.result.submission_id, stored_before)
+            notice_queries.create_for_records(conn, step.validator.catalog, step.day, step.received, scope)
+    finally:
+        step.matcher.close()
 
 
 def _mostly_new(store: Store, size_hint: int) -> bool:
