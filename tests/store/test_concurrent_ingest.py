@@ -46,7 +46,7 @@ def test_racing_submission_is_refused_whole(
 
     def first_submission() -> None:
         with other.begin() as conn:  # stores, then holds its transaction open until told
-            submissions.ingest_in(conn, read_chunks(first), "CIVIL", "a")
+            submissions.ingest_in(conn, read_chunks(first), submissions.Submission("CIVIL", "a"))
             holding.set()
             release.wait(10)
 

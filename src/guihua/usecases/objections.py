@@ -26,7 +26,7 @@ from guihua.store.engine_queries import query_rows
 from guihua.usecases import audit
 from guihua.usecases.scores import scheme_day
 from guihua.usecases.subjects import check_subject
-from guihua.usecases.submissions import ingest_in
+from guihua.usecases.submissions import Submission, ingest_in
 
 MAX_REASON = 2000
 
@@ -189,16 +189,10 @@ def _correct(
         "occurred_at": (occurred_at or as_date(current.occurred_at) or day).isoformat(),
         "fields": {**json.loads(current.fields), **changes},
     }
-    result = ingest_in(
-        conn,
-        [object_chunk([row])],
-        objection.department,
-        f"objection {objection.id}",
-        as_of=day,
-        keep_outcomes=True,
-        actor=actor,
-        check_agreement=False,
+    sent = Submission(
+        objection.department, f"objection {objection.id}", day, actor, keep_outcomes=True, due_process=True
     )
+    result = ingest_in(conn, [object_chunk([row])], sent)
     outcome = (result.outcomes or [{}])[0]
     if outcome.get("outcome") == "rejected":
         raise InvalidInput(

@@ -34,6 +34,20 @@ from guihua.usecases import audit
 from guihua.usecases.pipeline import StoringStep, checked_ahead
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One department's submission: who sends what, on which day, and what the caller wants back."""
+
+    department: str
+    origin: str  # the file name, the API account, the objection a correction decides
+    as_of: dt.date | None = None  # the day it is received (default: today in the scheme's zone)
+    actor: Actor | None = None
+    keep_outcomes: bool = False  # the outcome of every row (the API answers with them)
+    size_hint: int = 0  # about how many rows (a load larger than the store is a bulk load)
+    on_progress: Callable[[int], None] | None = None
+    due_process: bool = False  # a reviewer's correction: due process, so no agreement is needed
+
+
 @dataclass
 class IngestResult:
     submission_id: int
@@ -94,11 +108,10 @@ def ingest_chunks(
 ) -> IngestResult:
     """One submission in its own transaction; refused whole when the agreement is not in force."""
     actor = actor or audit.cli_actor()
+    sent = Submission(department, origin, as_of, actor, keep_outcomes, size_hint, on_progress)
     try:
         with store.begin(bulk=_mostly_new(store, size_hint)) as conn:
-            return ingest_in(
-                conn, chunks, department, origin, on_progress, as_of, keep_outcomes, size_hint, actor
-            )
+            return ingest_in(conn, chunks, sent)
     except AgreementNotInForce as refused:
         audit.record(store, actor, "records.ingest", outcome="refused", detail=refused.message)
         raise
@@ -135,35 +148,20 @@ def submitting_department(catalog: Catalog, department: str, day: dt.date) -> De
     return dept
 
 
-def ingest_in(
-    conn: Connection,
-    chunks: Iterable[RawChunk],
-    department: str,
-    origin: str,
-    on_progress: Callable[[int], None] | None = None,
-    as_of: dt.date | None = None,
-    keep_outcomes: bool = False,
-    size_hint: int = 0,
-    actor: Actor | None = None,
-    check_agreement: bool = True,
-) -> IngestResult:
-    """:func:`ingest_chunks` in the caller's transaction (a reviewer's correction lands with its decision).
-
-    ``check_agreement``: False only for a reviewer's correction, which is due
-    process, not a department sending data.
-    """
+def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) -> IngestResult:
+    """:func:`ingest_chunks` in the caller's transaction (a reviewer's correction lands with its decision)."""
     active = ensure_catalog(conn)
-    catalog = active.catalog
-    day = as_of or today(catalog.scheme.timezone)
-    if check_agreement:
+    catalog, department = active.catalog, sent.department
+    day = sent.as_of or today(catalog.scheme.timezone)
+    if not sent.due_process:
         submitting_department(catalog, department, day)
     elif department not in catalog.department_by_code:
         raise NotFound(f"unknown department {department!r}")
     assert active.version is not None
     received = now()
-    sub_id = record_queries.open_submission(conn, department, origin, active.version, received)
+    sub_id = record_queries.open_submission(conn, department, sent.origin, active.version, received)
     result = IngestResult(sub_id, department, active.version)
-    result.outcomes = [] if keep_outcomes else None
+    result.outcomes = [] if sent.keep_outcomes else None
     metrics = frozenset(catalog.department_by_code[department].metrics)
     step = StoringStep(
         conn,
@@ -172,16 +170,16 @@ def ingest_in(
         result,
         received,
         day,
-        _seen_keys(conn, department, size_hint),
+        _seen_keys(conn, department, sent.size_hint),
     )
-    _store_all(conn, step, chunks, on_progress, size_hint)
+    _store_all(conn, step, chunks, sent.on_progress, sent.size_hint)
     counts = (
         f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected, "
         f"{result.superseded} superseded"
     )
     audit.append(
         conn,
-        actor or audit.cli_actor(),
+        sent.actor or audit.cli_actor(),
         "records.ingest",
         detail=f"{department} submission {sub_id}: {counts}, {result.rejected} rejected",
     )
