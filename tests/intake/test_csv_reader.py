@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from guihua.core.errors import GuihuaError
 from guihua.intake import csv_reader, readers
+from guihua.intake.chunks import LINE
 
 HEADER = ["source_id", "subject_id", "metric", "occurred_at", "note"]
 cells = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\u6842x1')), max_size=6)
@@ -49,7 +50,7 @@ def _read(chunks: Any) -> tuple[list[dict[str, Any]], list[tuple[int | None, str
     for chunk in chunks:
         got += pa.Table.from_batches(chunk.table.to_batches(), chunk.table.schema).to_pylist()
         bad += [(u.line, u.raw) for u in chunk.unreadable]
-    return sorted(got, key=lambda r: r[readers.LINE]), sorted(bad, key=lambda b: b[0] or 0)
+    return sorted(got, key=lambda r: r[LINE]), sorted(bad, key=lambda b: b[0] or 0)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -73,7 +74,7 @@ def test_a_clean_file_is_read_by_the_fast_path_with_line_numbers(
     body = [[f"s{i}", "x", "m", "2025-01-01", "n" * (i % 9)] for i in range(500)]
     path = _write(tmp_path / "f.csv", body, crlf=False)
     got, bad = _read(readers.read_chunks(path, 50))
-    assert [r[readers.LINE] for r in got] == list(range(2, 502)) and not bad
+    assert [r[LINE] for r in got] == list(range(2, 502)) and not bad
     assert got[10]["source_id"] == "s10" and got[9]["note"] is None  # an empty cell is absent
     monkeypatch.setattr(csv_reader, "_csv_chunks_exact", exact)
 
@@ -86,8 +87,8 @@ def test_a_quoted_line_break_late_in_the_file_switches_to_the_exact_reader_there
     got, bad = _read(readers.read_chunks(path))
     assert len(got) == 30_011 and not bad
     late = next(r for r in got if r["source_id"] == "late")
-    assert (late[readers.LINE], late["note"]) == (30_002, "Red\nCross")
-    assert got[-1]["source_id"] == "t9" and got[-1][readers.LINE] == 30_013  # the cell spans two lines
+    assert (late[LINE], late["note"]) == (30_002, "Red\nCross")
+    assert got[-1]["source_id"] == "t9" and got[-1][LINE] == 30_013  # the cell spans two lines
 
 
 def test_a_line_longer_than_a_block_is_a_clear_error_in_bounded_memory(

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from guihua.core.errors import GuihuaError
-from guihua.intake.readers import RawChunk, read_chunks
+from guihua.intake.chunks import RawChunk
+from guihua.intake.readers import read_chunks
 from guihua.store.database import Store, open_store
 from guihua.usecases.scores import subject_score
 from guihua.usecases.submissions import IngestResult, ingest_chunks

@@ -32,6 +32,9 @@ STATUS_LINE = {
     "resolved": "NOT ON THE DEFAULTER LIST (earlier cases resolved)",
     "listed": "ON THE DEFAULTER LIST",
 }
+WIDTH, HEIGHT = A4
+LEFT, RIGHT = 20 * mm, WIDTH - 20 * mm  # the text column: 20 mm margins
+QR_SIZE = 42 * mm
 
 _BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=11, leading=15)
 _SMALL = ParagraphStyle(
@@ -41,6 +44,7 @@ _CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=8.5, leading=10.5)
 
 
 def _esc(text: str) -> str:
+    """Escape text for Paragraph markup: statement texts and case data are never markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -72,80 +76,102 @@ def embedded_certificate(pdf: bytes) -> bytes | None:
 
 
 def _draw(page: Canvas, s: Statement, url: str) -> None:
-    width, height = A4
-    left, right = 20 * mm, width - 20 * mm
+    """The whole page, top to bottom; each part starts where the one above it ended."""
+    _letterhead(page, s)
+    y = _title(page, s)
+    y = _status_box(page, s, y)
+    y = _flow(page, Paragraph(_esc(s.text), _BODY), LEFT, y - 12 * mm, RIGHT - LEFT)
+    if s.finding.cases:
+        y = _flow(page, _cases_table(s), LEFT, y - 4 * mm, RIGHT - LEFT)
+    y = _particulars_and_qr(page, s, url, y - 8 * mm)
+    _flow(page, Paragraph(_check_text(s, url), _SMALL), LEFT, y - 10 * mm, RIGHT - LEFT)
+    _seal_line(page, s)
 
-    # letterhead
+
+def _letterhead(page: Canvas, s: Statement) -> None:
+    """The navy band with the issuing authority and scheme, and a gold rule under it."""
     page.setFillColor(NAVY)
-    page.rect(0, height - 38 * mm, width, 38 * mm, stroke=0, fill=1)
+    page.rect(0, HEIGHT - 38 * mm, WIDTH, 38 * mm, stroke=0, fill=1)
     page.setFillColor(colors.white)
     page.setFont("Helvetica-Bold", 20)
-    page.drawString(left, height - 17 * mm, s.authority)
+    page.drawString(LEFT, HEIGHT - 17 * mm, s.authority)
     page.setFont("Helvetica", 11)
-    page.drawString(left, height - 25 * mm, f"Public credit scheme: {s.scheme}")
+    page.drawString(LEFT, HEIGHT - 25 * mm, f"Public credit scheme: {s.scheme}")
     page.setFont("Helvetica", 9)
     page.drawString(
-        left,
-        height - 31 * mm,
+        LEFT,
+        HEIGHT - 31 * mm,
         "Issued under the scheme's published catalog; every listing names its legal basis.",
     )
     page.setFillColor(GOLD)
-    page.rect(0, height - 40 * mm, width, 2 * mm, stroke=0, fill=1)
+    page.rect(0, HEIGHT - 40 * mm, WIDTH, 2 * mm, stroke=0, fill=1)
 
-    # title
-    y = height - 56 * mm
+
+def _title(page: Canvas, s: Statement) -> float:
+    """The centred title and the date the status is certified for; returns the title's baseline."""
+    y = HEIGHT - 56 * mm
     page.setFillColor(NAVY)
     page.setFont("Helvetica-Bold", 17)
-    page.drawCentredString(width / 2, y, "CERTIFICATE OF LISTING STATUS")
+    page.drawCentredString(WIDTH / 2, y, "CERTIFICATE OF LISTING STATUS")
     page.setFont("Helvetica", 10)
     page.setFillColor(colors.black)
-    page.drawCentredString(width / 2, y - 6 * mm, f"Defaulter list status on {s.at}")
+    page.drawCentredString(WIDTH / 2, y - 6 * mm, f"Defaulter list status on {s.at}")
+    return y
 
-    # the status, in a box
+
+def _status_box(page: Canvas, s: Statement, y: float) -> float:
+    """The status in one boxed line, red if listed and green if not: what a reader looks for first."""
     y -= 20 * mm
-    listed = s.finding.status == "listed"
-    page.setStrokeColor(colors.HexColor("#a61b1b") if listed else colors.HexColor("#1b6e3a"))
+    tone = colors.HexColor("#a61b1b") if s.finding.status == "listed" else colors.HexColor("#1b6e3a")
+    page.setStrokeColor(tone)
     page.setLineWidth(1.5)
-    page.rect(left, y - 4 * mm, right - left, 12 * mm, stroke=1, fill=0)
-    page.setFillColor(colors.HexColor("#a61b1b") if listed else colors.HexColor("#1b6e3a"))
+    page.rect(LEFT, y - 4 * mm, RIGHT - LEFT, 12 * mm, stroke=1, fill=0)
+    page.setFillColor(tone)
     page.setFont("Helvetica-Bold", 13)
-    page.drawCentredString(width / 2, y, STATUS_LINE[s.finding.status])
+    page.drawCentredString(WIDTH / 2, y, STATUS_LINE[s.finding.status])
     page.setFillColor(colors.black)
+    return y
 
-    # the statement in words
-    y -= 12 * mm
-    y = _flow(page, Paragraph(_esc(s.text), _BODY), left, y, right - left)
 
-    # the cases
-    if s.finding.cases:
-        rows: list[list[Any]] = [["Case", "Department", "Listed on", "Resolved on", "Legal basis"]]
-        for c in s.finding.cases:
-            rows.append(
-                [
-                    Paragraph(_esc(c.case_id), _CELL),
-                    Paragraph(_esc(c.department_name), _CELL),
-                    c.listed_on,
-                    c.resolved_on or "open",
-                    Paragraph(_esc(c.legal_basis), _CELL),
-                ]
-            )
-        table = Table(rows, colWidths=[25 * mm, 45 * mm, 22 * mm, 22 * mm, 56 * mm], repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
-                    ("FONT", (0, 1), (-1, -1), "Helvetica", 8.5),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
-                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a9bb0")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
+def _cases_table(s: Statement) -> Table:
+    """The listing cases behind the status, each with its department and legal basis."""
+    rows: list[list[Any]] = [["Case", "Department", "Listed on", "Resolved on", "Legal basis"]]
+    for c in s.finding.cases:
+        rows.append(
+            [
+                Paragraph(_esc(c.case_id), _CELL),
+                Paragraph(_esc(c.department_name), _CELL),
+                c.listed_on,
+                c.resolved_on or "open",
+                Paragraph(_esc(c.legal_basis), _CELL),
+            ]
         )
-        y = _flow(page, table, left, y - 4 * mm, right - left)
+    table = Table(rows, colWidths=[25 * mm, 45 * mm, 22 * mm, 22 * mm, 56 * mm], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
+                ("FONT", (0, 1), (-1, -1), "Helvetica", 8.5),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8edf3")),
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#8a9bb0")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
 
-    # particulars and the QR code
-    y -= 8 * mm
-    qr_size = 42 * mm
+
+def _particulars_and_qr(page: Canvas, s: Statement, url: str, y: float) -> float:
+    """The particulars table with the QR code of the public check beside it; returns the y below both."""
+    facts = _particulars_table(s)
+    _, facts_h = facts.wrapOn(page, RIGHT - LEFT - QR_SIZE, HEIGHT)
+    facts.drawOn(page, LEFT, y - facts_h)
+    _qr_code(page, url, y)
+    return min(y - facts_h, y - QR_SIZE - 3 * mm)
+
+
+def _particulars_table(s: Statement) -> Table:
+    """Who, which date, the code to type (large, monospaced) and the key that signed it."""
     particulars = [
         ["Resident ID", s.subject_id],
         ["Status on", s.at],
@@ -154,7 +180,7 @@ def _draw(page: Canvas, s: Statement, url: str) -> None:
         ["Valid until", s.valid_until],
         ["Signing key", f"Ed25519, key id {s.key_id}"],
     ]
-    facts = Table(particulars, colWidths=[35 * mm, right - left - qr_size - 40 * mm])
+    facts = Table(particulars, colWidths=[35 * mm, RIGHT - LEFT - QR_SIZE - 40 * mm])
     facts.setStyle(
         TableStyle(
             [
@@ -166,21 +192,23 @@ def _draw(page: Canvas, s: Statement, url: str) -> None:
             ]
         )
     )
-    _, facts_h = facts.wrapOn(page, right - left - qr_size, height)
-    facts.drawOn(page, left, y - facts_h)
+    return facts
 
+
+def _qr_code(page: Canvas, url: str, y: float) -> None:
+    """The QR code of the check URL at the right margin, top at ``y``, with a caption under it."""
     qr = QrCodeWidget(url, barLevel="M")
     x0, y0, x1, y1 = qr.getBounds()
-    drawing = Drawing(qr_size, qr_size, transform=[qr_size / (x1 - x0), 0, 0, qr_size / (y1 - y0), 0, 0])
+    drawing = Drawing(QR_SIZE, QR_SIZE, transform=[QR_SIZE / (x1 - x0), 0, 0, QR_SIZE / (y1 - y0), 0, 0])
     drawing.add(qr)
-    renderPDF.draw(drawing, page, right - qr_size, y - qr_size)
+    renderPDF.draw(drawing, page, RIGHT - QR_SIZE, y - QR_SIZE)
     page.setFont("Helvetica", 7)
-    page.drawCentredString(right - qr_size / 2, y - qr_size - 3 * mm, "Scan to check this certificate")
-    y = min(y - facts_h, y - qr_size - 3 * mm)
+    page.drawCentredString(RIGHT - QR_SIZE / 2, y - QR_SIZE - 3 * mm, "Scan to check this certificate")
 
-    # how to check it
-    y -= 10 * mm
-    check = (
+
+def _check_text(s: Statement, url: str) -> str:
+    """How to check the certificate online and offline, and that only the attachment is signed."""
+    return (
         f"<b>Check this certificate.</b> Online: {_esc(url)} (or enter the code "
         f"<font face='Courier-Bold'>{display_code(s.code)}</font>) tells whether it is still valid, "
         "has expired, or has been superseded by a later change in the resident's listing status. "
@@ -189,20 +217,21 @@ def _draw(page: Canvas, s: Statement, url: str) -> None:
         "centre's published public key. Only the attached statement is signed: a change to this page "
         "does not change what is certified."
     )
-    y = _flow(page, Paragraph(check, _SMALL), left, y, right - left)
 
-    # seal line
+
+def _seal_line(page: Canvas, s: Statement) -> None:
+    """The footer at a fixed height: the authority, the key fingerprint, the code and validity."""
     page.setStrokeColor(NAVY)
     page.setLineWidth(0.6)
-    page.line(left, 28 * mm, right, 28 * mm)
+    page.line(LEFT, 28 * mm, RIGHT, 28 * mm)
     page.setFont("Helvetica-Bold", 9)
     page.setFillColor(NAVY)
-    page.drawString(left, 22 * mm, f"{s.authority}")
+    page.drawString(LEFT, 22 * mm, f"{s.authority}")
     page.setFont("Helvetica", 8)
     page.setFillColor(colors.black)
-    page.drawString(left, 17 * mm, f"Digitally signed, Ed25519 key fingerprint {s.key_id}")
-    page.drawRightString(right, 22 * mm, f"Certificate {display_code(s.code)}")
-    page.drawRightString(right, 17 * mm, f"Valid until {s.valid_until}")
+    page.drawString(LEFT, 17 * mm, f"Digitally signed, Ed25519 key fingerprint {s.key_id}")
+    page.drawRightString(RIGHT, 22 * mm, f"Certificate {display_code(s.code)}")
+    page.drawRightString(RIGHT, 17 * mm, f"Valid until {s.valid_until}")
 
 
 def _flow(page: Canvas, flowable: Paragraph | Table, x: float, y: float, width: float) -> float:

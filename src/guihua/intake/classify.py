@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from guihua.intake.readers import LINE
+from guihua.intake.chunks import LINE
 
 CONTENT: tuple[str, ...] = ("subject_id", "metric", "occurred_at", "fields")
 OUTCOMES: tuple[str, ...] = ("accepted", "duplicate", "corrected", "superseded")

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from guihua.core.errors import GuihuaError
-from guihua.intake.readers import (
+from guihua.intake.chunks import (
     LINE,
     RawChunk,
     Unreadable,

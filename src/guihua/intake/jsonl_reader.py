@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from guihua.core.errors import GuihuaError
-from guihua.intake.readers import BASE_COLUMNS, LINE, NESTED, RawChunk, Unreadable, not_utf8
+from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, RawChunk, Unreadable, not_utf8
 
 MAX_LINE = 8 << 20  # a JSON line longer than this is quarantined unparsed
 

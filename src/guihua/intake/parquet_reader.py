@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guihua.core.errors import GuihuaError
-from guihua.intake.readers import RawChunk, blank_to_null, check_header, with_lines
+from guihua.intake.chunks import RawChunk, blank_to_null, check_header, with_lines
 
 
 def parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:

@@ -1,4 +1,4 @@
-"""Streaming readers for department files (CSV, JSON Lines, Parquet): what they share, and dispatch.
+"""Reading a department file (CSV, JSON Lines, Parquet) in chunks: the format by extension, the encoding.
 
 Every reader yields :class:`RawChunk` objects: all values as text (an empty or
 missing cell is null), a ``line`` column, and the rows the reader could not
@@ -12,43 +12,20 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guihua.core.errors import GuihuaError
+from guihua.intake import csv_reader, jsonl_reader, parquet_reader
+from guihua.intake.chunks import RawChunk
 
-BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
-LINE = "__line"  # internal column: the row's line number in the file
 CHUNK_ROWS = 65_536
 FIRST_CHUNK_ROWS = 8_192
-NESTED = "\x00nested"  # a JSON object/array value: never a valid field value, not an unreadable cell
+
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-
-
-@dataclass
-class Unreadable:
-    """A row that could not be split into cells; it is quarantined as it came."""
-
-    line: int | None
-    raw: str
-    detail: str
-
-
-@dataclass
-class RawChunk:
-    table: pa.Table  # base columns + field columns, all string; plus int64 LINE
-    unreadable: list[Unreadable] = field(default_factory=list)
-    raw_lines: list[str] | None = None  # JSON Lines keep the line text for quarantine
-
-    @property
-    def field_names(self) -> list[str]:
-        return [c for c in self.table.column_names if c not in (*BASE_COLUMNS, LINE)]
 
 
 def file_format(path: Path) -> str:
@@ -76,13 +53,10 @@ def estimated_rows(path: Path) -> int:
 
 # What ``--encoding`` accepts, and how it is decoded (GBK and GB 2312 are subsets of GB 18030).
 ENCODINGS: dict[str, str] = {"utf-8": "utf-8", "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030"}
-ENCODING_HINT = "Guihua reads UTF-8 text (with or without a BOM), and GB 18030 / GBK with --encoding gb18030"
 
 
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[RawChunk]:
     """Chunks of a department file, by extension; ``encoding`` of a text file (see :data:`ENCODINGS`)."""
-    from guihua.intake import csv_reader, jsonl_reader, parquet_reader  # each imports this module
-
     if not path.is_file():
         raise GuihuaError(f"cannot read {path}: no such file")
     fmt = file_format(path)
@@ -132,11 +106,6 @@ def _transcoded(reader: Any, path: Path, chunk_rows: int, codec: str) -> Iterato
         os.unlink(copy)
 
 
-def not_utf8(name: str, exc: UnicodeDecodeError) -> GuihuaError:
-    """The one-line error for a file that is not UTF-8 text."""
-    return GuihuaError(f"cannot read {name}: not UTF-8 text ({exc.reason}); {ENCODING_HINT}")
-
-
 def _small_first(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
     """The first chunk cut to ``rows`` rows (the rest of it follows as the second).
 
@@ -154,31 +123,3 @@ def _small_first(chunks: Iterator[RawChunk], rows: int) -> Iterator[RawChunk]:
         yield RawChunk(first.table.slice(0, rows), first.unreadable, raw[:rows] if raw is not None else None)
         yield RawChunk(first.table.slice(rows), [], raw[rows:] if raw is not None else None)
     yield from chunks
-
-
-def check_header(name: str, names: list[str]) -> None:
-    missing = [c for c in BASE_COLUMNS if c not in names]
-    if missing:
-        raise GuihuaError(
-            f"cannot read {name}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(BASE_COLUMNS)} then one column per field"
-        )
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise GuihuaError(f"cannot read {name}: column(s) {', '.join(dupes)} appear twice")
-    odd = [n for n in names if not n.strip() or n.startswith("__")]
-    if odd:
-        raise GuihuaError(
-            f"cannot read {name}: column name {odd[0]!r} is empty or reserved (starts with '__')"
-        )
-
-
-def with_lines(table: pa.Table, first_line: int) -> pa.Table:
-    lines = pa.array(np.arange(first_line, first_line + table.num_rows, dtype=np.int64))
-    return table.append_column(LINE, lines)
-
-
-def blank_to_null(table: pa.Table) -> pa.Table:
-    """All columns as text; an empty cell is an absent value."""
-    df = pl.DataFrame(table).with_columns(pl.all().cast(pl.String))
-    return df.with_columns(pl.all().replace("", None)).to_arrow()

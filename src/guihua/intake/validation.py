@@ -17,7 +17,7 @@ import polars as pl
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
 from guihua.core.ids import normalized, valid_subject_id
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE, Reason
-from guihua.intake.readers import BASE_COLUMNS, LINE, NESTED, RawChunk
+from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, RawChunk
 
 REDACTED = "[redacted: prohibited attribute]"
 MAX_KEPT = 20_000  # characters of a quarantined row's text kept (the rest is marked as cut)

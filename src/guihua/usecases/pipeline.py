@@ -14,28 +14,58 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy import Connection
 
 from guihua.engine.batch import BatchMatcher
 from guihua.engine.match import MATCH_COLUMNS
+from guihua.intake.chunks import LINE, RawChunk
 from guihua.intake.classify import CONTENT, compare, last_per_key
-from guihua.intake.readers import LINE, RawChunk
 from guihua.intake.seen_keys import SeenKeys
 from guihua.intake.validation import ChunkValidator
 from guihua.store import record_queries, schema
 from guihua.store.bulk import InsertBatch, bulk_insert, run_batches, sqlite_batches
-
-if TYPE_CHECKING:
-    from guihua.usecases.submissions import IngestResult
 
 # Record columns with few distinct values per chunk (a department's few metrics, what a matched
 # rule implies, the year its adjustment starts, versions): SQLite gets them as literals, one
 # insert per combination (``bulk_insert``'s ``grouped``).
 _FEW_VALUES = ("version", "is_current", "metric", "rule_id", "points", "category", "start_year", "action")
 CHECKED_AHEAD = 2  # chunks the worker may have checked before the storing thread takes them
+
+
+@dataclass
+class IngestResult:
+    """What a submission did: counts by outcome, rejects by reason, and each row's outcome if asked."""
+
+    submission_id: int
+    department: str
+    catalog_version: int
+    accepted: int = 0
+    duplicates: int = 0
+    corrected: int = 0
+    superseded: int = 0
+    rejected: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    outcomes: list[dict[str, object]] | None = None  # per row, when asked for
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "corrected": self.corrected,
+            "superseded": self.superseded,
+            "rejected": self.rejected,
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **self.counts(),
+            "rejected_by_reason": self.rejected_by_reason,
+            "submission_id": self.submission_id,
+            "department": self.department,
+            "catalog_version": self.catalog_version,
+        }
 
 
 def checked_ahead(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -23,7 +23,8 @@ from guihua.core.catalog import Catalog, Department
 from guihua.core.errors import AgreementNotInForce, Conflict, NotFound
 from guihua.core.policy import Actor
 from guihua.engine.batch import BatchMatcher
-from guihua.intake.readers import RawChunk, estimated_rows, read_chunks
+from guihua.intake.chunks import RawChunk
+from guihua.intake.readers import estimated_rows, read_chunks
 from guihua.intake.seen_keys import SeenKeys
 from guihua.intake.validation import ChunkValidator
 from guihua.kit.clock import now, today
@@ -31,6 +32,7 @@ from guihua.store import notice_queries, record_queries
 from guihua.store.catalog_queries import ensure_catalog
 from guihua.store.database import Store
 from guihua.usecases import audit
+from guihua.usecases.pipeline import IngestResult as IngestResult
 from guihua.usecases.pipeline import StoringStep, checked_ahead
 
 
@@ -46,38 +48,6 @@ class Submission:
     size_hint: int = 0  # about how many rows (a load larger than the store is a bulk load)
     on_progress: Callable[[int], None] | None = None
     due_process: bool = False  # a reviewer's correction: due process, so no agreement is needed
-
-
-@dataclass
-class IngestResult:
-    submission_id: int
-    department: str
-    catalog_version: int
-    accepted: int = 0
-    duplicates: int = 0
-    corrected: int = 0
-    superseded: int = 0
-    rejected: int = 0
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
-    outcomes: list[dict[str, object]] | None = None  # per row, when asked for
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "accepted": self.accepted,
-            "duplicates": self.duplicates,
-            "corrected": self.corrected,
-            "superseded": self.superseded,
-            "rejected": self.rejected,
-        }
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            **self.counts(),
-            "rejected_by_reason": self.rejected_by_reason,
-            "submission_id": self.submission_id,
-            "department": self.department,
-            "catalog_version": self.catalog_version,
-        }
 
 
 def ingest_file(
