@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import open_store
 from guihua.usecases import accounts, catalogs, submissions
 from tests.conftest import DATA

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
 from guihua.http.logs import MaskSubjectIds
+from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit, catalogs, submissions
 from tests.helpers import jsonl, record, subject

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, catalogs
 from tests.conftest import TODAY

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import open_store
 from guihua.usecases import accounts, catalogs, submissions
 from tests.conftest import DATA

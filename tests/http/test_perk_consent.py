@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit, catalogs, scores
 from tests.helpers import D, subject

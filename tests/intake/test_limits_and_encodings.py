@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from guihua.core.errors import GuihuaError
 from guihua.core.policy import Actor
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.intake.validation import MAX_KEPT
 from guihua.store.database import Store
 from guihua.usecases import accounts, catalogs, records, scores, submissions

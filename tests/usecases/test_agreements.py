@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from guihua.core.errors import AgreementNotInForce, CatalogRefused
 from guihua.core.policy import Actor
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, audit, catalogs, objections, records, submissions
 from tests.helpers import D, assert_one_line_error, jsonl, load, offence, run, score_at, subject

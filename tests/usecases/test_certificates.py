@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from guihua.core import statement as cert
 from guihua.core.errors import InvalidInput
 from guihua.documents import certificate_pdf
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.kit import signing
 from guihua.store import schema
 from guihua.store.database import Store

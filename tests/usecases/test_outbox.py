@@ -510,7 +510,7 @@ def test_put_contact_by_the_resident_or_a_service_desk(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from guihua.http.app import create_app
+    from guihua.http.service import create_app
     from guihua.usecases import accounts
 
     load(store, mini_catalog_text, tmp_path, "TRAFFIC", [offence(1, A, "2026-01-05")])

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from guihua.core.errors import InvalidInput
 from guihua.core.policy import Actor
 from guihua.documents import report_html, report_pdf
-from guihua.http.app import create_app
+from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, catalogs, objections, records, reports, scores, submissions
 from tests.helpers import assert_one_line_error, jsonl, record, run, subject

@@ -69,7 +69,7 @@ def serve(
     import uvicorn
 
     from guihua.http import logs
-    from guihua.http.app import create_app
+    from guihua.http.service import create_app
 
     config = uvicorn.Config(
         create_app(open_store(db)), host=host, port=port, workers=1, access_log=access_log
