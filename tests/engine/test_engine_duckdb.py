@@ -25,7 +25,7 @@ from guihua.engine.batch import BatchMatcher, run_on_arrow
 from guihua.engine.compiled import Query
 from guihua.engine.eligibility import column, everyone_perks
 from guihua.engine.explanation import explanation
-from guihua.engine.score import scores, subject_score
+from guihua.engine.scoring import scores, subject_score
 from guihua.engine.tables import OBJECTIONS_SCHEMA
 from guihua.usecases.rematch import typed_fields
 from tests.conftest import DATA

@@ -212,6 +212,8 @@ def fresh_store(kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+Rec = tuple[str, str, dt.date, dict[str, Any]]  # metric, subject, occurred_at, fields
+Item = tuple[Rec, dict[str, Any]]  # a record and its fate
 dates = st.dates(min_value=dt.date(2010, 1, 1), max_value=dt.date(2026, 6, 30))
 people = st.sampled_from(SUBJECTS)
 volunteer = st.builds(
@@ -227,13 +229,14 @@ traffic = st.builds(
     st.sampled_from(["fail_to_yield", "speeding", "other"]),
     st.booleans(),
 )
-loans = st.builds(
-    lambda s, d, c, a: ("loan_default", s, d, {"case_id": c, "action": a, "amount": 1000.0}),
-    people,
-    dates,
-    st.sampled_from(["C1", "C2"]),
-    st.sampled_from(["list", "list", "resolve"]),
-)
+
+
+def loan_row(sid: str, day: dt.date, case: str, action: str) -> Rec:
+    return ("loan_default", sid, day, {"case_id": case, "action": action, "amount": 1000.0})
+
+
+case_ids = st.sampled_from(["C1", "C2"])
+loans = st.builds(loan_row, people, dates, case_ids, st.sampled_from(["list", "list", "resolve"]))
 gaps = st.sampled_from([0, 1, 20, 45, 400, 2500])  # days from one step to the next
 later = st.sampled_from([1, 20, 45, 400, 2500])
 fates = st.fixed_dictionaries(
@@ -244,7 +247,20 @@ fates = st.fixed_dictionaries(
         "retract": st.none() | gaps,  # days after receipt, or after the filing when objected to
     }
 )
-histories = st.lists(st.tuples(st.one_of(volunteer, traffic, loans), fates), min_size=1, max_size=10)
+single = st.tuples(st.one_of(volunteer, traffic, loans), fates).map(lambda item: [item])
+listing = st.builds(  # a listing and its resolution, each with its own fate
+    lambda sid, case, listed, resolved, f1, f2: [
+        (loan_row(sid, listed, case, "list"), f1),
+        (loan_row(sid, resolved, case, "resolve"), f2),
+    ],
+    people,
+    case_ids,
+    dates,
+    dates,
+    fates,
+    fates,
+)
+histories = st.lists(single | listing, min_size=1, max_size=8).map(lambda xs: [i for x in xs for i in x])
 Step = tuple[dt.date, int, str, int]  # day, order within the day, what, row index
 
 
@@ -257,7 +273,7 @@ def years_after(day: dt.date, years: int) -> dt.date:
 
 
 def plan(
-    items: list[tuple[tuple[str, str, dt.date, dict[str, Any]], dict[str, Any]]],
+    items: list[Item],
 ) -> tuple[list[Row], list[Step]]:
     """Rows with unique keys and the day each is received; each row's objection, decision, retraction."""
     rows, steps = [], []
@@ -344,7 +360,7 @@ def test_a_purge_changes_no_score_flag_or_perk_at_today_or_later(
     kind: str,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
-    items: list[tuple[tuple[str, str, dt.date, dict[str, Any]], dict[str, Any]]],
+    items: list[Item],
     purge_day: dt.date,
     after_last: int,
 ) -> None:

@@ -15,7 +15,7 @@ import datetime as dt
 import ibis.expr.types as ir
 
 from guihua.core.catalog import Catalog
-from guihua.engine.score import scores, subject_score
+from guihua.engine.scoring import scores, subject_score
 from guihua.engine.tables import Tables
 
 REASONS: tuple[str, ...] = ("low", "listed")

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from guihua.core.catalog import Catalog
 from guihua.engine.adjustments import adjustments
 from guihua.engine.objection_state import latest_state
-from guihua.engine.score import contributions
+from guihua.engine.scoring import contributions
 from guihua.engine.tables import Tables
 
 # A record's status at the date, first that applies:

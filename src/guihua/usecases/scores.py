@@ -24,7 +24,7 @@ from guihua.core.results import Distribution, Explanation, ExplanationItem, Perk
 from guihua.engine import eligibility
 from guihua.engine.cases import subject_cases
 from guihua.engine.explanation import explanation
-from guihua.engine.score import HISTOGRAM_BIN, score_histogram, score_summary, scores
+from guihua.engine.scoring import HISTOGRAM_BIN, score_histogram, score_summary, scores
 from guihua.kit.clock import as_date, today
 from guihua.store.catalog_queries import ActiveCatalog, active_catalog
 from guihua.store.database import Store
