@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from guihua.core.catalog import Catalog
+from guihua.core.catalog import Catalog, Department
 from guihua.core.results import Distribution, Explanation, PerkEligibility, Score
 
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
@@ -118,7 +118,8 @@ def catalog(c: Catalog, version: int | None) -> None:
     label = f"version {version}" if version else "packaged default (not yet stored)"
     console.print(
         f"[bold]{s.name}[/] ({label}): base {s.base}, range {s.min}-{s.max}, "
-        f"at most {s.max_points_per_record} points per record, retention {s.retention_years} years"
+        f"at most {s.max_points_per_record} points per record, retention {s.retention_years} years, "
+        f"days in {s.timezone}"
     )
     cats = Table(title="Categories (yearly caps)")
     for col in ("Code", "Name", "Max gain/yr", "Max loss/yr"):
@@ -127,10 +128,10 @@ def catalog(c: Catalog, version: int | None) -> None:
         cats.add_row(cat.code, cat.name, _cap(cat.max_gain_per_year), _cap(cat.max_loss_per_year))
     console.print(cats)
     depts = Table(title="Departments and their data-sharing agreements")
-    for col in ("Code", "Name", "Metrics", "Legal basis"):
+    for col in ("Code", "Name", "Metrics", "Agreement", "Legal basis"):
         depts.add_column(col)
     for d in c.departments:
-        depts.add_row(d.code, d.name, ", ".join(d.metrics), d.legal_basis)
+        depts.add_row(d.code, d.name, ", ".join(d.metrics), _agreement(d), d.legal_basis)
     console.print(depts)
     protected = [m.code for m in c.metrics if m.protected]
     if protected:
@@ -153,13 +154,26 @@ def catalog(c: Catalog, version: int | None) -> None:
         )
     console.print(rules)
     perks_t = Table(title="Perks")
-    for col in ("Code", "Name", "Provider", "Min score", "Clean record", "Benefit"):
+    for col in ("Code", "Name", "Provider", "Min score", "Clean record", "Consent", "Benefit"):
         perks_t.add_column(col)
     for p in c.perks:
         perks_t.add_row(
-            p.code, p.name, p.provider, str(p.min_score), _yes(p.clean_record_required), p.benefit
+            p.code,
+            p.name,
+            p.provider,
+            str(p.min_score),
+            _yes(p.clean_record_required),
+            _yes(p.consent_required),
+            p.benefit,
         )
     console.print(perks_t)
+
+
+def _agreement(d: Department) -> str:
+    a = d.agreement
+    span = f"{a.valid_from or 'always'} to {a.valid_to or 'open'}"
+    every = f", every {a.frequency_days} d" if a.frequency_days else ""
+    return f"{a.status}, {span}{every}"
 
 
 def _cap(value: int | None) -> str:

@@ -109,7 +109,7 @@ def _letterhead(page: Canvas, s: Statement) -> None:
 
 def _title(page: Canvas, s: Statement) -> float:
     """The centred title and the date the status is certified for; returns the title's baseline."""
-    y = HEIGHT - 56 * mm
+    y: float = HEIGHT - 56 * mm
     page.setFillColor(NAVY)
     page.setFont("Helvetica-Bold", 17)
     page.drawCentredString(WIDTH / 2, y, "CERTIFICATE OF LISTING STATUS")
@@ -167,7 +167,7 @@ def _particulars_and_qr(page: Canvas, s: Statement, url: str, y: float) -> float
     _, facts_h = facts.wrapOn(page, RIGHT - LEFT - QR_SIZE, HEIGHT)
     facts.drawOn(page, LEFT, y - facts_h)
     _qr_code(page, url, y)
-    return min(y - facts_h, y - QR_SIZE - 3 * mm)
+    return float(min(y - facts_h, y - QR_SIZE - 3 * mm))
 
 
 def _particulars_table(s: Statement) -> Table:
