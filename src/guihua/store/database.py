@@ -44,6 +44,11 @@ class Store:
         return self.engine.dialect.name
 
     @property
+    def single_writer(self) -> bool:
+        """SQLite: one writer at a time for the whole store; PostgreSQL: row locks, many writers."""
+        return self.dialect == "sqlite"
+
+    @property
     def sql_dialect(self) -> str:
         """The dialect name Ibis compiles to for this store."""
         return SQL_DIALECTS[self.dialect]

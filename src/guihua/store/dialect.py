@@ -34,6 +34,11 @@ def statement(sql: str) -> TextClause:
     return clause.bindparams(*typed) if typed else clause
 
 
+def single_writer(conn: Connection) -> bool:
+    """Whether the store lets one writer at a time in (SQLite): what it wrote, nobody else wrote meanwhile."""
+    return conn.dialect.name == "sqlite"
+
+
 def insert_ignoring(conn: Connection, table: Table) -> Any:
     """``INSERT`` that skips rows clashing with a unique index (``ON CONFLICT DO NOTHING``)."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

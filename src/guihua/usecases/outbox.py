@@ -193,7 +193,7 @@ def _deliver_one(
     store: Store, delivery_id: int, at: dt.datetime, by_name: dict[str, Channel], catalog: Catalog
 ) -> tuple[str, _Outcome] | None:
     names = list(by_name)
-    if store.dialect == "postgresql":  # claim, send and record in one transaction holding the row lock
+    if not store.single_writer:  # PostgreSQL: claim, send and record in one transaction holding the row lock
         with store.begin() as conn:
             row = delivery_queries.claim(conn, delivery_id, at, names)
             if row is None:

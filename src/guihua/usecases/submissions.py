@@ -31,6 +31,7 @@ from guihua.kit.clock import now, today
 from guihua.store import notice_queries, record_queries
 from guihua.store.catalog_queries import ensure_catalog
 from guihua.store.database import Store
+from guihua.store.dialect import single_writer
 from guihua.usecases import audit
 from guihua.usecases.pipeline import IngestResult as IngestResult
 from guihua.usecases.pipeline import StoringStep, checked_ahead
@@ -198,6 +199,6 @@ def _seen_keys(conn: Connection, department: str, size_hint: int) -> SeenKeys | 
     (PostgreSQL asks the store about every key, as a concurrent submission may
     commit in between).
     """
-    if conn.dialect.name != "sqlite" or record_queries.department_has_records(conn, department):
+    if not single_writer(conn) or record_queries.department_has_records(conn, department):
         return None
     return SeenKeys(size_hint)
