@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from guihua.core.errors import GuihuaError
+from guihua.store.dialect import single_writer
 
 DEFAULT_DB = "guihua.db"
 AnyRow = Row[*tuple[Any, ...]]  # a row of any shape, as queries hand them back
@@ -46,7 +47,7 @@ class Store:
     @property
     def single_writer(self) -> bool:
         """SQLite: one writer at a time for the whole store; PostgreSQL: row locks, many writers."""
-        return self.dialect == "sqlite"
+        return single_writer(self.dialect)
 
     @property
     def sql_dialect(self) -> str:

@@ -34,9 +34,9 @@ def statement(sql: str) -> TextClause:
     return clause.bindparams(*typed) if typed else clause
 
 
-def single_writer(conn: Connection) -> bool:
+def single_writer(dialect_name: str) -> bool:
     """Whether the store lets one writer at a time in (SQLite): what it wrote, nobody else wrote meanwhile."""
-    return conn.dialect.name == "sqlite"
+    return dialect_name == "sqlite"
 
 
 def insert_ignoring(conn: Connection, table: Table) -> Any:

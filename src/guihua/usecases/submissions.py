@@ -199,6 +199,6 @@ def _seen_keys(conn: Connection, department: str, size_hint: int) -> SeenKeys | 
     (PostgreSQL asks the store about every key, as a concurrent submission may
     commit in between).
     """
-    if not single_writer(conn) or record_queries.department_has_records(conn, department):
+    if not single_writer(conn.dialect.name) or record_queries.department_has_records(conn, department):
         return None
     return SeenKeys(size_hint)
