@@ -35,6 +35,11 @@ def check_digit(first17: str) -> str:
     return _CHECK[total % 11]
 
 
+def check_characters(digits: np.ndarray) -> np.ndarray:
+    """The check character of each row of an (n, 17) array of digits (``check_digit``, vectorised)."""
+    return np.array(list(_CHECK))[(digits @ _WEIGHT_ARRAY) % 11]
+
+
 def normalized(ids: pl.Expr) -> pl.Expr:
     """Ids are compared upper-cased and without surrounding blanks."""
     return ids.str.strip_chars().str.to_uppercase()

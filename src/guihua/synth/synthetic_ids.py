@@ -10,6 +10,8 @@ import datetime as dt
 
 import numpy as np
 
+from guihua.core.ids import check_characters
+
 SUZHOU_AREAS = [
     "320505",
     "320506",
@@ -23,8 +25,6 @@ SUZHOU_AREAS = [
     "320585",
 ]
 OTHER_AREAS = ["110105", "310115", "340104", "410105", "510107", "420106", "330106", "370102"]
-_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-_CHECK = np.array(list("10X98765432"))
 
 
 def resident_ids(rng: np.random.Generator, n: int, as_of: dt.date) -> np.ndarray:
@@ -40,6 +40,6 @@ def resident_ids(rng: np.random.Generator, n: int, as_of: dt.date) -> np.ndarray
         seq = np.char.zfill(rng.integers(0, 1000, need).astype(str), 3)
         first17 = np.char.add(np.char.add(areas, birth_txt), seq)
         digits = np.frombuffer("".join(first17.tolist()).encode(), dtype=np.uint8).reshape(need, 17) - 48
-        check = _CHECK[(digits @ _WEIGHTS) % 11]
+        check = check_characters(digits)
         ids = np.unique(np.concatenate([ids, np.char.add(first17, check)]))
     return rng.permutation(ids)[:n]
