@@ -12,7 +12,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from guihua.engine.cases import CASE_KEY, cases
+from guihua.engine.cases import CASE_KEY, case_dates
 from guihua.engine.counting import counting
 from guihua.engine.tables import Tables
 
@@ -30,7 +30,7 @@ def adjustments(t: Tables, at: dt.date) -> ir.Table:
     repairs the score.
     """
     r = counting(t, t.records.filter(t.records.rule_id.notnull()), at)  # narrowed first: the partial index
-    c = cases(t, at)
+    c = case_dates(t, at)
     resolution = ibis.cases((r.action == "list", c.resolved_at), else_=None)
     # one SELECT over the join (no mutate/drop layers): SQLite < 3.46 refuses deeply nested queries
     return r.left_join(c, [r[k] == c[k] for k in CASE_KEY]).select(

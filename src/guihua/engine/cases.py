@@ -25,21 +25,30 @@ def listing_records(records: ir.Table) -> ir.Table:
     return records.filter(records.action.notnull() & records.case_id.notnull())
 
 
-def cases(t: Tables, at: dt.date) -> ir.Table:
-    """One row per case seen at ``at``: when it was listed and resolved, and its state then.
+def case_dates(t: Tables, at: dt.date) -> ir.Table:
+    """One row per case seen at ``at``: when it was listed and resolved.
 
     ``listed_at`` / ``resolved_at``: the earliest counting ``list`` / ``resolve``
-    record (null: none). ``open``: listed on or before ``at`` and not resolved
-    by then (the defaulter flag). ``resolved``: resolved on or before ``at``.
-    ``department`` and ``rule_id``: of the listing.
+    record (null: none); ``department`` and ``rule_id``: of the listing. (A plain
+    aggregate: SQLite joins it through an automatic index, where a further
+    projection over it made the join a scan per record.)
     """
     r = counting(t, listing_records(t.records), at)
-    c = r.group_by(list(CASE_KEY)).aggregate(
+    return r.group_by(list(CASE_KEY)).aggregate(
         listed_at=r.occurred_at.min(where=r.action == "list"),
         resolved_at=r.occurred_at.min(where=r.action == "resolve"),
         department=r.department.min(where=r.action == "list"),
         rule_id=r.rule_id.min(where=r.action == "list"),
     )
+
+
+def cases(t: Tables, at: dt.date) -> ir.Table:
+    """:func:`case_dates` with each case's state at ``at``.
+
+    ``open``: listed on or before ``at`` and not resolved by then (the defaulter
+    flag). ``resolved``: resolved on or before ``at``.
+    """
+    c = case_dates(t, at)
     resolved = c.resolved_at.notnull() & (c.resolved_at <= at)
     is_open = c.listed_at.notnull() & (c.listed_at <= at) & ~resolved
     return c.mutate(open=is_open, resolved=resolved)

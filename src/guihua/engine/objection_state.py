@@ -48,7 +48,7 @@ def objections_at(t: Tables, catalog: Catalog, at: dt.date) -> ir.Table:
 def withheld(t: Tables, at: dt.date) -> ir.Table:
     """Record keys that do not count at ``at`` because of an objection (suspended or revoked)."""
     o = t.objections
-    return o.filter(state(o, at).isin(WITHHOLDING)).select("department", "source_id").distinct()
+    return o.filter(state(o, at).isin(WITHHOLDING)).select("department", "source_id")
 
 
 def latest_state(t: Tables, at: dt.date) -> ir.Table:

@@ -113,13 +113,10 @@ def _ended_before(t: Tables, catalog: Catalog, at: dt.date, cutoff: dt.date) -> 
     return done.anti_join(kept, [done[k] == kept[k] for k in KEY])
 
 
-def purgeable(t: Tables, catalog: Catalog, at: dt.date, cutoff: dt.date) -> ir.Table:
-    """Keys (with subject and metric) whose effect ended before ``cutoff`` and that nothing holds."""
-    done, held = _ended_before(t, catalog, at, cutoff), _held(t)
-    return done.anti_join(held, [done[k] == held[k] for k in KEY]).select(*KEY, "subject_id", "metric")
-
-
-def held(t: Tables, catalog: Catalog, at: dt.date, cutoff: dt.date) -> ir.Table:
-    """Keys that would go but for an undecided objection (reported, never deleted)."""
+def expired(t: Tables, catalog: Catalog, at: dt.date, cutoff: dt.date) -> ir.Table:
+    """Keys (with subject and metric) whose effect ended before ``cutoff``, each with ``held``:
+    true where an undecided objection keeps it (reported, never deleted), false where it may go."""
     done, holding = _ended_before(t, catalog, at, cutoff), _held(t)
-    return done.semi_join(holding, [done[k] == holding[k] for k in KEY]).select(*KEY, "subject_id", "metric")
+    flagged = holding.mutate(held=ibis.literal(True))
+    j = done.left_join(flagged, [done[k] == flagged[k] for k in KEY])
+    return j.select(*(done[k] for k in KEY), done.subject_id, done.metric, held=j.held.fill_null(False))

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from guihua.core.policy import Actor
 from guihua.engine import retention
@@ -65,9 +66,9 @@ def purge(store: Store, dry_run: bool = False, actor: Actor | None = None) -> Pu
         day = today(catalog.scheme.timezone)
         years = catalog.scheme.retention_years
         cutoff = years_before(day, years)
-        t = store_tables()
-        keys = run_once(conn, retention.purgeable(t, catalog, day, cutoff))
-        held = run_once(conn, retention.held(t, catalog, day, cutoff))
+        found = run_once(conn, retention.expired(store_tables(), catalog, day, cutoff))
+        held_flags = pc.cast(found.column("held"), pa.bool_()) if found.num_rows else pa.array([], pa.bool_())
+        keys, held = found.filter(pc.invert(held_flags)), found.filter(held_flags)
         record_queries.stage_keys(conn, keys)
         counts = record_queries.count_staged(conn)
         if not dry_run and keys.num_rows:
