@@ -14,7 +14,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection
 
@@ -41,15 +41,16 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def append(
-    conn: Connection,
-    actor: Actor,
-    action: str,
-    outcome: str = "ok",
-    subject_id: str | None = None,
-    purpose: str | None = None,
-    detail: str | None = None,
-) -> int:
+class About(TypedDict, total=False):
+    """What an entry says beside who and which action: outcome ("ok" unless said), whose data, why."""
+
+    outcome: str
+    subject_id: str | None
+    purpose: str | None
+    detail: str | None
+
+
+def append(conn: Connection, actor: Actor, action: str, **about: Unpack[About]) -> int:
     """Add an entry inside the caller's transaction (so it lands with what it records, or not at all)."""
     last = audit_queries.head_for_append(conn)  # one writer extends the chain at a time
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -59,10 +60,10 @@ def append(
         "account": actor.account,
         "role": actor.role,
         "action": action,
-        "subject_id": subject_id,
-        "purpose": purpose,
-        "outcome": outcome,
-        "detail": detail,
+        "subject_id": about.get("subject_id"),
+        "purpose": about.get("purpose"),
+        "outcome": about.get("outcome", "ok"),
+        "detail": about.get("detail"),
     }
     audit_queries.add(conn, {**fields, "prev_hash": prev, "hash": entry_hash(prev, fields)})
     return seq
@@ -71,22 +72,14 @@ def append(
 _WRITER = threading.Lock()
 
 
-def record(
-    store: Store,
-    actor: Actor,
-    action: str,
-    outcome: str = "ok",
-    subject_id: str | None = None,
-    purpose: str | None = None,
-    detail: str | None = None,
-) -> int:
+def record(store: Store, actor: Actor, action: str, **about: Unpack[About]) -> int:
     """Add an entry in its own short transaction (for reads: nothing else to land with).
 
     Writers of this process queue on a lock instead of meeting in SQLite's
     sleep-and-retry busy handler, which made tail latency explode under load.
     """
     with _WRITER, store.begin() as conn:
-        return append(conn, actor, action, outcome, subject_id, purpose, detail)
+        return append(conn, actor, action, **about)
 
 
 @dataclass(frozen=True)
