@@ -110,3 +110,19 @@ def test_an_unclosed_quote_is_reported_at_the_line_it_was_opened_on(tmp_path: Pa
     path.write_text("".join(lines) + "x" * 200 + "\n" * 3000)
     with pytest.raises(GuihuaError, match=r"row starting on line 42: .*quote left open"):
         list(readers.read_chunks(path))
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n", "\n", "mixed"])
+def test_every_line_ending_convention_is_read_with_its_line_numbers(tmp_path: Path, ending: str) -> None:
+    """A bare-CR file (old Mac, some spreadsheet exports) was once read as one header line and nothing else."""
+    lines = [",".join(HEADER)] + [f"r{i},s,m,2025-01-01,n{i}" for i in range(100)]
+    if ending == "mixed":  # LF first, then bare CR
+        text = "\n".join(lines[:40]) + "\n" + "\r".join(lines[40:]) + "\r"
+    else:
+        text = ending.join(lines) + ending
+    path = tmp_path / "f.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    got, bad = _read(readers.read_chunks(path, 30))
+    assert not bad
+    assert [r["source_id"] for r in got] == [f"r{i}" for i in range(100)]
+    assert [r[LINE] for r in got] == list(range(2, 102))

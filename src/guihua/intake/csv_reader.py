@@ -60,8 +60,8 @@ def csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     """
     names, header_lines = _csv_header(path)
     check_header(path.name, names)
-    if header_lines != 1:
-        yield from _csv_chunks_exact(path, names, chunk_rows)
+    if header_lines != 1 or _header_ends_with_bare_cr(path):
+        yield from _csv_chunks_exact(path, names, chunk_rows)  # it knows every line-ending convention
         return
     with path.open("rb") as fh:
         fh.readline()  # the header
@@ -73,6 +73,18 @@ def csv_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
                 return
             yield from _split(RawChunk(with_lines(table, line)), chunk_rows)
             line += table.num_rows
+
+
+def _header_ends_with_bare_cr(path: Path) -> bool:
+    """Whether the first line ends with a lone ``\\r`` (old Mac files, some spreadsheet exports).
+
+    The fast path splits lines at ``\\n`` only: for such a file the first line
+    would be the whole file. The exact reader splits at ``\\r``, ``\\n`` and ``\\r\\n``.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(FIRST_BLOCK)
+    cr, lf = head.find(b"\r"), head.find(b"\n")
+    return cr >= 0 and (lf < 0 or cr < lf - 1)
 
 
 def _line_blocks(fh: Any, first: int, size: int) -> Iterator[tuple[bytes | None, int]]:
