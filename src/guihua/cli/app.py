@@ -23,7 +23,7 @@ from guihua.cli import (
     score_commands,
 )
 from guihua.cli.options import Db
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import GuihuaError, StoreBusy
 
 app = typer.Typer(
     name="guihua",
@@ -63,6 +63,9 @@ def main() -> None:
     """Entry point: user errors become one line on stderr, never a traceback."""
     try:
         app()
+    except StoreBusy as exc:
+        render.err.print(f"[red]error[/]: {escape(exc.message)}")
+        sys.exit(75)  # EX_TEMPFAIL: nothing wrong with the input, try again
     except GuihuaError as exc:
         render.err.print(f"[red]error[/]: {escape(exc.message)}")
         sys.exit(2)

@@ -43,6 +43,13 @@ class AgreementNotInForce(Forbidden):
     code = "agreement_not_in_force"
 
 
+class StoreBusy(GuihuaError):
+    """The store could not be had in time (SQLite during another write): nothing was done; try again."""
+
+    code = "store_busy"
+    retry_after = 5  # seconds
+
+
 class CatalogRefused(GuihuaError):
     """A catalog failed validation; ``problems`` lists every finding."""
 

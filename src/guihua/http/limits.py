@@ -1,4 +1,4 @@
-"""Refuse request bodies over a size limit with 413, without reading them."""
+"""What never reaches a route: bodies over a size limit (413, unread), NUL in a path or query (400)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if _has_nul(scope):
+            await _problem(
+                scope, send, 400, "invalid_request", "NUL characters (%00) are not allowed in a path or query"
+            )
+            return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
@@ -45,23 +50,35 @@ class BodySizeLimit:
             await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {
-            "type": "https://guihua.example/problems/body_too_large",
-            "title": "body too large",
-            "status": 413,
-            "detail": f"request bodies are limited to {self.max_bytes:,} bytes; send fewer records at a time",
-            "code": "body_too_large",
-            "instance": scope.get("path", ""),
+        detail = f"request bodies are limited to {self.max_bytes:,} bytes; send fewer records at a time"
+        await _problem(scope, send, 413, "body_too_large", detail)
+
+
+def _has_nul(scope: Scope) -> bool:
+    raw = scope.get("raw_path") or b""
+    query = scope.get("query_string") or b""
+    return "\x00" in str(scope.get("path", "")) or b"%00" in raw or b"%00" in query or b"\x00" in query
+
+
+async def _problem(scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
+    """An RFC 9457 problem document, answered before any route runs."""
+    body: dict[str, Any] = {
+        "type": f"https://guihua.example/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": "",
+    }
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(data)).encode()),
+            ],
         }
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
+    )
+    await send({"type": "http.response.body", "body": data})

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guihua.core.errors import Conflict, Forbidden, GuihuaError, InvalidInput, NotFound
+from guihua.core.errors import Conflict, Forbidden, GuihuaError, InvalidInput, NotFound, StoreBusy
 
 PROBLEM = "application/problem+json"
 
@@ -58,6 +58,7 @@ async def on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 
 _STATUS: tuple[tuple[type[GuihuaError], int], ...] = (
+    (StoreBusy, 503),
     (NotFound, 404),
     (Conflict, 409),
     (Forbidden, 403),
@@ -68,7 +69,10 @@ _STATUS: tuple[tuple[type[GuihuaError], int], ...] = (
 async def on_guihua_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GuihuaError)
     status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
-    return problem_response(status, exc.code, exc.message, request.url.path)
+    response = problem_response(status, exc.code, exc.message, request.url.path)
+    if isinstance(exc, StoreBusy):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def on_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -83,4 +87,6 @@ async def on_validation(request: Request, exc: Exception) -> JSONResponse:
 async def on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return problem_response(exc.status_code, code, str(exc.detail), request.url.path)
+    response = problem_response(exc.status_code, code, str(exc.detail), request.url.path)
+    response.headers.update(exc.headers or {})  # 405 carries Allow
+    return response

@@ -18,7 +18,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Row, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import GuihuaError, InvalidInput, StoreBusy
 from guihua.store.dialect import single_writer
 
 DEFAULT_DB = "guihua.db"
@@ -69,19 +69,27 @@ class Store:
         puts it back). With another connection open at the start the switch is
         refused at once and the load runs in WAL mode as any other transaction.
         """
-        if not bulk or self.dialect != "sqlite":
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            rollback = _set_journal(driver, "delete")
-            try:
-                with conn.begin():
+        try:
+            if not bulk or self.dialect != "sqlite":
+                with self.engine.begin() as conn:
                     yield conn
-            finally:
-                if rollback:
-                    _set_journal(driver, "wal")
+                return
+            with self.engine.connect() as conn:
+                driver = conn.connection.driver_connection
+                rollback = _set_journal(driver, "delete")
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    if rollback:
+                        _set_journal(driver, "wal")
+        except OperationalError as exc:
+            if "database is locked" in str(exc.orig):
+                raise StoreBusy(
+                    "the store is busy with another write that did not finish in time; nothing was done: "
+                    "try again in a few seconds"
+                ) from None
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -107,6 +115,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # log with 32 KiB pages, and lookups (each writes its audit entry) had p99 25 ms against 19 ms
     # with 16 KiB pages; 256 pages (8 MiB) gives 14 ms at 2-5% of throughput (bench/http.py).
     dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
+
+
+def _refuse_unstorable_text(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool
+) -> None:
+    """No text with a NUL character or a lone surrogate reaches the store, on either backend.
+
+    PostgreSQL cannot hold either (SQLite can), so without this a stray ``\\x00`` in a
+    purpose or a reason was a 500 on one store and fine on the other. Rows loaded in
+    bulk (``executemany``, ``COPY``) were validated column by column before; this
+    checks the single statements, where a person's input goes.
+    """
+    if executemany or not parameters:
+        return
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    for value in values:
+        if isinstance(value, str) and ("\x00" in value or not value.isascii()):
+            _check_text(value)
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
+        raise InvalidInput("text with a NUL character (\\0) cannot be stored or looked up: remove it")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(
+            "text that is not valid Unicode (a lone surrogate) cannot be stored: fix it"
+        ) from None
 
 
 def _set_journal(driver: Any, mode: str) -> bool:
@@ -137,6 +174,7 @@ def open_store(db: str | None = None) -> Store:
         engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError) as exc:
         raise GuihuaError(f"cannot open store {db!r}: not a file path or database URL ({exc})") from exc
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         path = engine.url.database

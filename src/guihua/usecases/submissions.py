@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
 
 from guihua.core.catalog import Catalog, Department
 from guihua.core.errors import AgreementNotInForce, Conflict, NotFound
@@ -92,11 +91,6 @@ def ingest_chunks(
                 f"another submission from {department} stored some of the same source ids while this "
                 "one was being stored; nothing from this one was kept: send it again (the records "
                 "already stored will count as duplicates)"
-            ) from None
-        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
-            raise Conflict(
-                "the store is busy with another write that did not finish in time; nothing from "
-                "this submission was kept: send it again"
             ) from None
         raise
 
