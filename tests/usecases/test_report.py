@@ -313,3 +313,26 @@ def test_pdf_without_an_embeddable_cjk_font_uses_the_cid_font(
     finally:
         report_pdf.cjk_font.cache_clear()
     assert b"STSong-Light" in data and A in pdf_text(data)
+
+
+def test_long_values_never_break_the_documents(store: Store, tmp_path: Path, mini_catalog_text: str) -> None:
+    """Values at the spec's limits (4,000 characters), a 2,000-character reason, a 5,000-character purpose:
+    the PDF and the HTML show a beginning and say where the whole is; the JSON holds it all."""
+    catalogs.load_catalog(store, mini_catalog_text)
+    rows = [
+        record("w1", A, "volunteer_service", "2026-03-01", hours=12, organisation="x" * 4000),
+        record("w2", A, "volunteer_service", "2026-03-02", hours=2, organisation="桂花 " * 1333),
+        record("w3", A, "volunteer_service", "2026-03-03", hours=2, organisation="y" * 3000),
+    ]
+    _ingest(store, tmp_path, "CIVIL", "long.jsonl", rows)
+    objections.file(store, A, "CIVIL", "w1", "z" * 2000, actor=RESIDENT)
+    scores.subject_score(store, A, actor=DESK, purpose="p" * 5000)
+    report = reports.subject_report(store, A)
+    pdf = PdfReader(io.BytesIO(report_pdf.render(report)))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    assert "the full text is in the report's JSON form" in text.replace("\n", " ")
+    html = report_html.render(report)
+    assert html.count("characters in all") >= 4 and "x" * 4000 not in html
+    data = json.loads(json.dumps(report.as_dict()))
+    kept = {r["source_id"]: r["current"]["fields"]["organisation"] for r in data["records"]}
+    assert kept["w1"] == "x" * 4000  # the JSON form is the resident's complete copy

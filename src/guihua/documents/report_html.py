@@ -29,6 +29,7 @@ def _template() -> Template:
     env.globals.update(
         text=report_text,
         fields_text=report_text.fields_text,
+        shown=report_text.shown,
         status_text=report_text.status_text,
         caps_text=report_text.caps_text,
         deliveries_text=report_text.deliveries_text,

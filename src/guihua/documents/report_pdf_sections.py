@@ -237,10 +237,10 @@ def _objections(r: SubjectReport) -> Table | None:
             str(o.id),
             f"{o.department} {o.source_id} v{o.record_version}",
             f"{o.filed_on} by {o.filed_by}",
-            o.reason,
+            words.shown(o.reason),
             o.state,
             f"{o.decided_on} by {o.decided_by}" if o.decided_on else f"undecided (suspends {o.suspends_on})",
-            o.decision_reason or "-",
+            words.shown(o.decision_reason or "-"),
         ]
         for o in r.objections
     ]
@@ -265,7 +265,7 @@ def _notices(r: SubjectReport) -> Table | None:
 def _access(r: SubjectReport) -> Table | None:
     """Section 8: the access log of this resident's data (reads and changes, by whom, why)."""
     rows = [
-        [e.at[:19].replace("T", " "), e.account, e.role, e.action, e.purpose or "-", e.outcome]
+        [e.at[:19].replace("T", " "), e.account, e.role, e.action, words.shown(e.purpose or "-"), e.outcome]
         for e in r.access_log
     ]
     header = ["When (UTC)", "Account", "Role", "Action", "Purpose", "Outcome"]

@@ -27,13 +27,23 @@ STATUS = {
 }
 
 
+SHOWN = 300  # characters of one value a printed report shows (the JSON form holds them all)
+
+
+def shown(text: str, limit: int = SHOWN) -> str:
+    """``text``, or its beginning and where to find the rest: a page cannot hold a 4,000-character cell."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text):,} characters in all: the full text is in the report's JSON form]"
+
+
 def value_text(value: Any) -> str:
-    """A field value as a person reads it: text as is, everything else as its JSON form."""
+    """A field value as a person reads it: text as is, everything else as its JSON form (both cut)."""
     if isinstance(value, str):
-        return value
+        return shown(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return json.dumps(value, ensure_ascii=False)
+    return shown(json.dumps(value, ensure_ascii=False))
 
 
 def fields_text(fields: dict[str, Any]) -> str:
