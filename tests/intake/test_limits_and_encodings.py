@@ -21,6 +21,7 @@ from guihua.core.errors import GuihuaError
 from guihua.core.policy import Actor
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE
 from guihua.http.service import create_app
+from guihua.intake import parquet_reader
 from guihua.intake.validation import MAX_KEPT
 from guihua.store.database import Store
 from guihua.usecases import accounts, catalogs, records, scores, submissions
@@ -170,3 +171,72 @@ def test_cli_encoding_option(tmp_path: Path, mini_catalog_text: str) -> None:
     assert_one_line_error(run("ingest", str(path), "-d", "CIVIL", db=db), "not UTF-8", "--encoding gb18030")
     ok = run("ingest", str(path), "-d", "CIVIL", "--encoding", "gb18030", "--json", db=db)
     assert ok.returncode == 0 and json.loads(ok.stdout)["accepted"] == 1
+
+
+def _volunteer_parquet(path: Path, organisation: pa.Array | list[str]) -> Path:
+    n = len(organisation)
+    table = pa.table(
+        {
+            "source_id": [f"{path.stem}-{i}" for i in range(n)],
+            "subject_id": [A] * n,
+            "metric": ["volunteer_service"] * n,
+            "occurred_at": ["2025-03-01"] * n,
+            "hours": ["1"] * n,
+            "organisation": organisation,
+        }
+    )
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+def test_a_parquet_file_holding_huge_cells_is_read_in_bounded_memory(
+    civil: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """34 KB of Parquet once held a gigabyte of text and took 7.9 GB of memory to read."""
+    path = _volunteer_parquet(tmp_path / "big.parquet", ["a" * (64 << 20)] * 4)
+    assert path.stat().st_size < 100_000
+    result = submissions.ingest_file(civil, path, "CIVIL")  # each value checked once, before it is repeated
+    assert (result.accepted, result.rejected_by_reason) == (0, {"unreadable": 4})
+    assert all(
+        "organisation is longer than 4,000 characters" in str(r["detail"])
+        for r in records.list_rejects(civil)
+    )
+    plain = tmp_path / "plain.parquet"  # without a dictionary in the file: one 64 MiB value at a time
+    pq.write_table(pq.read_table(path), plain, compression="zstd", use_dictionary=False)
+    assert submissions.ingest_file(civil, plain, "CIVIL").rejected_by_reason == {"unreadable": 4}
+    monkeypatch.setattr(parquet_reader, "MAX_CHUNK_BYTES", 128 << 20)  # beyond it: refused from the footer
+    with pytest.raises(GuihuaError, match=r"column 'organisation' of row group 0 holds 256 MiB for 4 rows"):
+        submissions.ingest_file(civil, plain, "CIVIL")
+
+
+def test_one_long_cell_or_bytes_that_are_not_text_make_only_their_row_unreadable(
+    civil: Store, tmp_path: Path
+) -> None:
+    long_one = _volunteer_parquet(tmp_path / "one.parquet", ["x"] * 99 + ["y" * (MAX_VALUE + 1)])
+    result = submissions.ingest_file(civil, long_one, "CIVIL")
+    assert (result.accepted, result.rejected_by_reason) == (99, {"unreadable": 1})
+    binary = _volunteer_parquet(
+        tmp_path / "bin.parquet", pa.array([b"ok", b"\xff\xfe not text"], pa.binary())
+    )
+    result = submissions.ingest_file(civil, binary, "CIVIL")
+    assert (result.accepted, result.rejected_by_reason) == (1, {"unreadable": 1})
+    (bad,) = [r for r in records.list_rejects(civil) if r["submission_id"] == result.submission_id]
+    assert "organisation holds bytes that are not UTF-8 text" in str(bad["detail"])
+
+
+def test_too_many_columns_are_refused_in_every_format(civil: Store, tmp_path: Path) -> None:
+    names = HEADER + [f"f{i}" for i in range(1200)]
+    pq.write_table(pa.table({n: ["x"] for n in names}), tmp_path / "wide.parquet")
+    with pytest.raises(GuihuaError, match="1,206 columns"):
+        submissions.ingest_file(civil, tmp_path / "wide.parquet", "CIVIL")
+    (tmp_path / "wide.csv").write_text(",".join(names) + "\n")
+    with pytest.raises(GuihuaError, match="1,206 columns"):
+        submissions.ingest_file(civil, tmp_path / "wide.csv", "CIVIL")
+    good = {"source_id": "g", "subject_id": A, "metric": "volunteer_service", "occurred_at": "2025-03-01"}
+    wide = {**good, "source_id": "w", "fields": {f"f{i}": 1 for i in range(1200)}}
+    path = tmp_path / "wide.jsonl"
+    path.write_text(
+        json.dumps(wide) + "\n" + json.dumps({**good, "fields": {"hours": 1, "organisation": "x"}}) + "\n"
+    )
+    result = submissions.ingest_file(civil, path, "CIVIL")
+    assert (result.accepted, result.rejected_by_reason) == (1, {"unreadable": 1})

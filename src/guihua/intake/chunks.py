@@ -18,6 +18,9 @@ from guihua.core.errors import GuihuaError
 ENCODING_HINT = "Guihua reads UTF-8 text (with or without a BOM), and GB 18030 / GBK with --encoding gb18030"
 BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
 LINE = "__line"  # internal column: the row's line number in the file
+MAX_COLUMNS = 1000  # the base columns and one per field: no department file needs more
+NOT_TEXT = "\x00not-utf8"  # a binary cell whose bytes are not UTF-8 text: its row is unreadable
+TOO_LONG = "\x00too-long"  # a cell over the limit, replaced before it was decoded: its row is unreadable
 NESTED = "\x00nested"  # a JSON object/array value: never a valid field value, not an unreadable cell
 
 
@@ -47,6 +50,11 @@ def not_utf8(name: str, exc: UnicodeDecodeError) -> GuihuaError:
 
 
 def check_header(name: str, names: list[str]) -> None:
+    if len(names) > MAX_COLUMNS:
+        raise GuihuaError(
+            f"cannot read {name}: {len(names):,} columns; a department file has the base columns and one "
+            f"per field, at most {MAX_COLUMNS:,}"
+        )
     missing = [c for c in BASE_COLUMNS if c not in names]
     if missing:
         raise GuihuaError(

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from guihua.core.errors import GuihuaError
-from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, RawChunk, Unreadable, not_utf8
+from guihua.intake.chunks import BASE_COLUMNS, LINE, MAX_COLUMNS, NESTED, RawChunk, Unreadable, not_utf8
 
 MAX_LINE = 8 << 20  # a JSON line longer than this is quarantined unparsed
 
@@ -102,6 +102,7 @@ class _Rows:
 
     def __init__(self) -> None:
         self.rows: list[dict[str, str | None]] = []
+        self.names: set[str] = set()
         self.lines: list[int] = []
         self.raws: list[str] = []
         self.bad: list[Unreadable] = []
@@ -111,9 +112,12 @@ class _Rows:
 
     def add(self, number: int, parsed: dict[str, str | None] | str, text: str) -> None:
         """A row (or, when ``parsed`` is a string, why it is unreadable) from line ``number``."""
+        if not isinstance(parsed, str) and len(self.names | parsed.keys()) > MAX_COLUMNS:
+            parsed = f"too many different fields: a submission's records have at most {MAX_COLUMNS:,} columns"
         if isinstance(parsed, str):
             self.bad.append(Unreadable(number, text, parsed))
             return
+        self.names |= parsed.keys()
         self.rows.append(parsed)
         self.lines.append(number)
         self.raws.append(text)

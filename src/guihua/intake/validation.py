@@ -17,7 +17,7 @@ import polars as pl
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
 from guihua.core.ids import normalized, valid_subject_id
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE, Reason
-from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, RawChunk
+from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, NOT_TEXT, TOO_LONG, RawChunk
 
 REDACTED = "[redacted: prohibited attribute]"
 MAX_KEPT = 20_000  # characters of a quarantined row's text kept (the rest is marked as cut)
@@ -88,9 +88,10 @@ def _unreadable(fields: list[str]) -> pl.Expr:
     ]
     for name in (*BASE_COLUMNS, *fields):
         cell = pl.col(name)
-        pairs.append(
-            (cell.str.contains("\x00", literal=True) & (cell != NESTED), f"{name} holds a NUL character")
-        )
+        pairs.append((cell == NOT_TEXT, f"{name} holds bytes that are not UTF-8 text"))
+        pairs.append((cell == TOO_LONG, f"{name} is longer than {MAX_VALUE:,} characters"))
+        nul = cell.str.contains("\x00", literal=True) & ~cell.is_in([NESTED, NOT_TEXT, TOO_LONG])
+        pairs.append((nul, f"{name} holds a NUL character"))
         pairs.append((cell.str.len_chars() > MAX_VALUE, f"{name} is longer than {MAX_VALUE:,} characters"))
     return _first([(cond.fill_null(False), why) for cond, why in pairs])
 
