@@ -7,6 +7,7 @@ functions inside their own transactions.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -194,8 +195,23 @@ def subject_history(conn: Connection, subject_id: str) -> list[AnyRow]:
 # --------------------------------------------------------------------------- quarantine
 
 
-def quarantine_rows(conn: Connection, rows: pl.DataFrame) -> None:
-    bulk_insert(conn, "quarantine", rows)
+def quarantine_rows(conn: Connection, department: str, rows: pl.DataFrame) -> None:
+    """Refused rows, each once: a row (same reason, same text) already quarantined is not added again."""
+    digests = [quarantine_digest(*row) for row in rows.select("line", "reason", "raw").iter_rows()]
+    rows = rows.with_columns(digest=pl.Series(digests, dtype=pl.String)).unique("digest", keep="first")
+    condition, params = keys_in(conn, "digest", rows.get_column("digest").to_list())
+    sql = f"SELECT digest FROM quarantine WHERE department = :dept AND {condition}"
+    known = {r[0] for r in conn.execute(statement(sql), {"dept": department, **params})}
+    bulk_insert(conn, "quarantine", rows.filter(~pl.col("digest").is_in(list(known))))
+
+
+def quarantine_digest(line: int | None, reason: str, raw: str) -> str:
+    """What identifies a refused row: its line, reason and text (as migration 0008 wrote them).
+
+    The same file sent again refuses the same rows on the same lines; two equal rows on two
+    lines are two rows to fix.
+    """
+    return hashlib.sha256(f"{line}\x1f{reason}\x1f{raw}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def rejects(conn: Connection, department: str | None, limit: int) -> list[dict[str, Any]]:

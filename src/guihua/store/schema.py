@@ -135,7 +135,10 @@ quarantine = Table(
     Column("source_id", String(200), nullable=True),
     Column("raw", Text, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    # SHA-256 of reason and raw: a row sent again is not quarantined twice (0008)
+    Column("digest", String(64), nullable=True),
     Index("ix_quarantine_department", "department"),
+    Index("ix_quarantine_digest", "department", "digest"),
 )
 
 DERIVED_COLUMNS: tuple[str, ...] = (*MATCH_COLUMNS, "case_id", "action")  # what matching stores

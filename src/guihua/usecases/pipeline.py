@@ -202,7 +202,7 @@ class StoringStep:
                 }
                 for r in rows.iter_rows(named=True)
             ]
-        record_queries.quarantine_rows(self.conn, rows)
+        record_queries.quarantine_rows(self.conn, self.result.department, rows)
 
     def _outcomes(self, rows: pl.DataFrame) -> None:
         """Per-row outcomes, when asked for (a stored row's index is kept: a later chunk may supersede it)."""
