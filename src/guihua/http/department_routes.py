@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from guihua.core import policy
 from guihua.http.auth import Caller, enforce, store_of
-from guihua.http.params import Who
+from guihua.http.params import SourceId, Who
 from guihua.intake.jsonl_reader import object_chunk
 from guihua.usecases import records, submissions
 
@@ -63,7 +63,7 @@ def submit(request: Request, body: RecordsIn, who: Who) -> dict[str, Any]:
 
 
 @router.delete("/records/{source_id}")
-def retract(request: Request, source_id: str, who: Who) -> dict[str, Any]:
+def retract(request: Request, source_id: SourceId, who: Who) -> dict[str, Any]:
     dept = _department_of(request, who, "records.retract")
     when = records.retract(store_of(request), dept, source_id, actor=who.actor)
     return {"department": dept, "source_id": source_id, "retracted_at": when.isoformat()}

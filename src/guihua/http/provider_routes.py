@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from guihua.core import policy
 from guihua.http.auth import enforce, store_of, subject_of
-from guihua.http.params import At, Who
+from guihua.http.params import At, PerkCode, SubjectId, Who
 from guihua.http.problems import Problem
 from guihua.store.catalog_queries import active_catalog
 from guihua.usecases import scores
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1", tags=["providers"])
 
 @router.get("/perks/{code}/eligibility/{subject_id}")
 async def eligibility(
-    request: Request, code: str, subject_id: str, who: Who, at: At = None
+    request: Request, code: PerkCode, subject_id: SubjectId, who: Who, at: At = None
 ) -> dict[str, Any]:
     """For the provider that owns the perk only (and, for a perk that needs it, with the resident's
     consent): eligible or not."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from guihua.core.policy import SUPPRESS_BELOW, suppressed
 from guihua.http import problems
 from guihua.http.auth import store_of
-from guihua.http.params import At
+from guihua.http.params import At, CertificateCode
 from guihua.store.catalog_queries import active_catalog
 from guihua.usecases import certificates, scores
 
@@ -47,7 +47,7 @@ def distribution(request: Request, at: At = None) -> dict[str, Any]:
 
 
 @router.get("/certificates/{code}", responses=problems.problem_responses(404))
-def check_certificate(request: Request, code: str) -> dict[str, Any]:
+def check_certificate(request: Request, code: CertificateCode) -> dict[str, Any]:
     """``status``: valid, superseded (the listing status certified no longer holds at the
     certificate's date or today: ``superseded_on`` says which) or expired. An unknown code is a
     404 problem document with ``code: certificate_unknown`` (RFC 9457 keeps ``status`` for the

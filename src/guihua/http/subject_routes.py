@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from guihua.core import policy
 from guihua.documents import report_html, report_pdf
 from guihua.http.auth import enforce, store_of, subject_of
-from guihua.http.params import At, Who
+from guihua.http.params import At, Purpose, SubjectId, Who
 from guihua.usecases import audit, contacts, notices, objections, reports, scores
 
 router = APIRouter(prefix="/api/v1/subjects/{subject_id}", tags=["residents"])
@@ -42,7 +42,7 @@ def _actionable(request: Request, who: Who, subject_id: str, action: str, what: 
 # stores would want an async driver instead (see docs/engine.md).
 @router.get("/score")
 async def score(
-    request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+    request: Request, subject_id: SubjectId, who: Who, at: At = None, purpose: Purpose = None
 ) -> dict[str, Any]:
     sid = _readable(request, who, subject_id, purpose, "subject.score")
     s = scores.subject_score(store_of(request), sid, at, actor=who.actor, purpose=purpose)
@@ -51,14 +51,14 @@ async def score(
 
 @router.get("/explanation")
 def explanation(
-    request: Request, subject_id: str, who: Who, at: At = None, purpose: str | None = None
+    request: Request, subject_id: SubjectId, who: Who, at: At = None, purpose: Purpose = None
 ) -> dict[str, Any]:
     sid = _readable(request, who, subject_id, purpose, "subject.explain")
     return scores.explain(store_of(request), sid, at, actor=who.actor, purpose=purpose).as_dict()
 
 
 @router.get("/access-log")
-def access_log(request: Request, subject_id: str, who: Who) -> dict[str, Any]:
+def access_log(request: Request, subject_id: SubjectId, who: Who) -> dict[str, Any]:
     """Who read this resident's data, when, in which role and why: for the resident and auditors."""
     store = store_of(request)
     sid = subject_of(subject_id)
@@ -83,7 +83,7 @@ class ContactIn(BaseModel):
 
 
 @router.post("/objections", status_code=201)
-def file_objection(request: Request, subject_id: str, body: ObjectionIn, who: Who) -> dict[str, Any]:
+def file_objection(request: Request, subject_id: SubjectId, body: ObjectionIn, who: Who) -> dict[str, Any]:
     """A resident objects to one of its records (or a service desk files it at the counter)."""
     sid = _actionable(request, who, subject_id, "objection.file", "object")
     filed = objections.file(store_of(request), sid, body.department, body.source_id, body.reason, who.actor)
@@ -92,7 +92,7 @@ def file_objection(request: Request, subject_id: str, body: ObjectionIn, who: Wh
 
 @router.get("/objections")
 def subject_objections(
-    request: Request, subject_id: str, who: Who, purpose: str | None = None
+    request: Request, subject_id: SubjectId, who: Who, purpose: Purpose = None
 ) -> dict[str, Any]:
     sid = _readable(request, who, subject_id, purpose, "subject.objections")
     store = store_of(request)
@@ -102,7 +102,7 @@ def subject_objections(
 
 
 @router.put("/contact")
-def set_contact(request: Request, subject_id: str, body: ContactIn, who: Who) -> dict[str, Any]:
+def set_contact(request: Request, subject_id: SubjectId, body: ContactIn, who: Who) -> dict[str, Any]:
     """The resident itself or a service desk sets the e-mail address notices go to (audited)."""
     sid = _actionable(request, who, subject_id, "contact.set", "set a contact")
     return contacts.set_email(store_of(request), sid, body.email, who.actor).as_dict()
@@ -110,7 +110,7 @@ def set_contact(request: Request, subject_id: str, body: ContactIn, who: Who) ->
 
 @router.get("/notices")
 def subject_notices(
-    request: Request, subject_id: str, who: Who, purpose: str | None = None
+    request: Request, subject_id: SubjectId, who: Who, purpose: Purpose = None
 ) -> dict[str, Any]:
     """What the resident was told, when, and whether it was delivered."""
     sid = _readable(request, who, subject_id, purpose, "subject.notices")
@@ -138,10 +138,10 @@ _CONTENT: dict[int | str, dict[str, Any]] = {
 @router.get("/report", response_class=JSONResponse, responses=_CONTENT)
 def subject_report(
     request: Request,
-    subject_id: str,
+    subject_id: SubjectId,
     who: Who,
     at: At = None,
-    purpose: str | None = None,
+    purpose: Purpose = None,
     format_: FormatQuery = "json",
 ) -> Response:
     """Everything held on the resident: score and defaulter flag at the date, every record and its
