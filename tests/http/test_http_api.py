@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -191,3 +192,24 @@ def test_oversized_bodies_are_refused_unread(store: Store, mini_catalog_text: st
             c.post("/api/v1/records", json=many, headers={"Authorization": f"Bearer {token}"}).status_code
             == 422
         )
+
+
+def test_an_oversized_body_sent_without_a_length_is_refused_too(store: Store, mini_catalog_text: str) -> None:
+    """Chunked transfer (no Content-Length): the bytes are counted as they come, and 413 at the limit."""
+    catalogs.load_catalog(store, mini_catalog_text)
+    token = accounts.create(store, ADMIN, "department", "civil", department="CIVIL")
+    body = json.dumps(_records(*[(f"s{i}", A, 1) for i in range(200)])).encode()
+
+    def pieces():  # a generator body: httpx sends it chunked, with no Content-Length
+        for i in range(0, len(body), 1000):
+            yield body[i : i + 1000]
+
+    with TestClient(create_app(store, max_body_bytes=5_000)) as c:
+        r = c.post(
+            "/api/v1/records",
+            content=pieces(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+    assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+    with store.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM records").scalar_one() == 0

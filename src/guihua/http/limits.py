@@ -10,10 +10,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 DEFAULT_MAX_BODY = 16 << 20  # 10,000 records of about 1 KiB each, with room to spare
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Checks Content-Length up front, and counts the bytes of bodies sent without one."""
 
@@ -34,20 +30,27 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(scope, send)
             return
-        seen = 0
+        await self.app(scope, *self._counting(scope, receive, send))
+
+    def _counting(self, scope: Scope, receive: Receive, send: Send) -> tuple[Receive, Send]:
+        """A receive that answers 413 once the body passes the limit (and tells the app the client left),
+        and a send that drops what the app answers after that."""
+        seen, refused = 0, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, refused
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise BodyTooLarge
-            return message
+            if seen > self.max_bytes and not refused:
+                refused = True
+                await self._refuse(scope, send)
+            return {"type": "http.disconnect"} if refused else message
 
-        try:
-            await self.app(scope, counted, send)
-        except BodyTooLarge:
-            await self._refuse(scope, send)
+        async def unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        return counted, unless_refused
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"request bodies are limited to {self.max_bytes:,} bytes; send fewer records at a time"
