@@ -82,7 +82,7 @@ def _batch_rows(pf: pq.ParquetFile, group: int, chunk_rows: int, name: str) -> i
                 f"(a value may hold at most {MAX_VALUE:,} characters)"
             )
         total += size
-    per_row = max(total // max(meta.num_rows, 1), 1)
+    per_row = max(total // max(int(meta.num_rows), 1), 1)
     return max(1, min(chunk_rows, BATCH_BYTES // per_row))
 
 
