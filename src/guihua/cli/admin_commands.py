@@ -9,9 +9,6 @@ import typer
 
 from guihua.cli import render
 from guihua.cli.options import Db, Json, at_date
-from guihua.store.database import open_store
-from guihua.usecases import accounts, audit
-from guihua.usecases.subjects import check_subject
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +67,7 @@ def serve(
 
     from guihua.http import logs
     from guihua.http.service import create_app
+    from guihua.store.database import open_store
 
     config = uvicorn.Config(
         create_app(open_store(db)), host=host, port=port, workers=1, access_log=access_log
@@ -93,6 +91,9 @@ def accounts_create(
     db: Db = None,
 ) -> None:
     """Create an account; its bearer token is printed this once (only a hash is stored)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import accounts, audit
+
     token = accounts.create(open_store(db), audit.cli_actor(), role, name, department, provider, subject)
     render.console.print(f"account {name} ({role}) created; its token, shown only now:")
     print(token)
@@ -100,6 +101,9 @@ def accounts_create(
 
 def accounts_list(db: Db = None, as_json: Json = False) -> None:
     """Accounts, their roles and bindings (never their tokens)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import accounts, audit
+
     rows = accounts.list_accounts(open_store(db))
     if as_json:
         render.print_json({"accounts": [vars(a) for a in rows]})
@@ -112,12 +116,18 @@ def accounts_list(db: Db = None, as_json: Json = False) -> None:
 
 def accounts_revoke(name: str, db: Db = None) -> None:
     """Revoke an account: its token stops working at once."""
+    from guihua.store.database import open_store
+    from guihua.usecases import accounts, audit
+
     accounts.revoke(open_store(db), audit.cli_actor(), name)
     render.console.print(f"account {name} revoked")
 
 
 def audit_verify(db: Db = None) -> None:
     """Check the audit trail's hash chain; exit non-zero naming the first broken entry."""
+    from guihua.store.database import open_store
+    from guihua.usecases import audit
+
     result = audit.verify(open_store(db))
     if not result.intact:
         render.err.print(f"audit trail broken at entry {result.broken_at}: {result.reason}", markup=False)
@@ -134,6 +144,10 @@ def audit_log(
     as_json: Json = False,
 ) -> None:
     """Recent audit entries, newest first (resident ids masked)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import audit
+    from guihua.usecases.subjects import check_subject
+
     store = open_store(db)
     sid = check_subject(subject) if subject else None
     rows = audit.entries(store, sid, limit)

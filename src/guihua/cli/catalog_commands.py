@@ -9,10 +9,6 @@ import typer
 
 from guihua.cli import render
 from guihua.cli.options import Db, Json
-from guihua.core.errors import CatalogRefused, InvalidInput
-from guihua.store.catalog_queries import active_catalog
-from guihua.store.database import open_store
-from guihua.usecases import catalogs
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +21,10 @@ def register(app: typer.Typer) -> None:
 
 def catalog_load(file: Annotated[Path, typer.Argument(help="Catalog YAML file.")], db: Db = None) -> None:
     """Validate a catalog and make it the active one; stored records are re-matched."""
+    from guihua.core.errors import CatalogRefused, InvalidInput
+    from guihua.store.database import open_store
+    from guihua.usecases import catalogs
+
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -48,6 +48,9 @@ def catalog_load(file: Annotated[Path, typer.Argument(help="Catalog YAML file.")
 
 def catalog_show(db: Db = None, as_json: Json = False) -> None:
     """Print the active scheme: categories and caps, rules with points, validity and legal basis, perks."""
+    from guihua.store.catalog_queries import active_catalog
+    from guihua.store.database import open_store
+
     store = open_store(db)
     with store.begin() as conn:
         active = active_catalog(conn)
@@ -59,5 +62,8 @@ def catalog_show(db: Db = None, as_json: Json = False) -> None:
 
 def catalog_versions(db: Db = None) -> None:
     """List every catalog version ever loaded."""
+    from guihua.store.database import open_store
+    from guihua.usecases import catalogs
+
     for version, name, loaded, digest in catalogs.catalog_versions(open_store(db)):
         render.console.print(f"{version:>4}  {loaded}  {digest}  {name}")

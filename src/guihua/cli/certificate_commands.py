@@ -19,10 +19,6 @@ from typer.core import TyperGroup
 
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
-from guihua.core.statement import CertificateRefused, display_code
-from guihua.kit import signing
-from guihua.store.database import open_store
-from guihua.usecases import certificates
 
 
 class _IssueByDefault(TyperGroup):
@@ -73,6 +69,10 @@ def issue_cmd(
     as_json: Json = False,
 ) -> None:
     """Certify the resident's listing status at a date: signed, stored under a code, audited."""
+    from guihua.core.statement import display_code
+    from guihua.store.database import open_store
+    from guihua.usecases import certificates
+
     keys = certificates.key_dir(key_dir, db)
     issued = certificates.issue(open_store(db), subject_id, out, keys, at_date(at), valid_days)
     if as_json:
@@ -101,6 +101,10 @@ def verify_cmd(
     as_json: Json = False,
 ) -> None:
     """Check a certificate offline against the trusted public key: exit 0 if it holds, 1 if not."""
+    from guihua.core.statement import CertificateRefused, display_code
+    from guihua.kit import signing
+    from guihua.usecases import certificates
+
     trusted_path = public_key or certificates.key_dir(key_dir, db) / signing.PUBLIC_FILE
     trusted = signing.load_public(trusted_path)
     try:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
-from guihua.core.errors import InvalidInput
-from guihua.core.policy import Actor
-from guihua.store.database import open_store
-from guihua.usecases import listings, objections, purge
-from guihua.usecases.audit import cli_actor
+
+if TYPE_CHECKING:
+    from guihua.core.policy import Actor
 
 objections_app = typer.Typer(help="Objections to records: file, list, decide.", no_args_is_help=True)
 
@@ -30,6 +27,9 @@ Reason = Annotated[str, typer.Option("--reason", help="Why: kept, audited and sh
 
 def _counter_actor(account: str | None, role: str) -> Actor:
     """Who acts at the terminal; ``--as`` names the clerk or reviewer for the record."""
+    from guihua.core.policy import Actor
+    from guihua.usecases.audit import cli_actor
+
     me = cli_actor()
     return Actor(account or me.account, role)
 
@@ -45,6 +45,9 @@ def objections_file(
     as_json: Json = False,
 ) -> None:
     """File a resident's objection at the counter: the record is disputed from today."""
+    from guihua.store.database import open_store
+    from guihua.usecases import objections
+
     o = objections.file(
         open_store(db), subject_id, department, source_id, reason, _counter_actor(clerk, "service_desk")
     )
@@ -67,6 +70,11 @@ def objections_list(
     as_json: Json = False,
 ) -> None:
     """Objections, oldest first, with their state today."""
+    from rich.table import Table
+
+    from guihua.store.database import open_store
+    from guihua.usecases import objections
+
     rows = objections.list_objections(open_store(db), open_only, overdue, department, subject_id)
     if as_json:
         render.print_json({"objections": [o.as_dict() for o in rows], "count": len(rows)})
@@ -107,6 +115,9 @@ def objections_decide(
     as_json: Json = False,
 ) -> None:
     """A reviewer's decision: uphold, correct (a new version of the record) or revoke."""
+    from guihua.store.database import open_store
+    from guihua.usecases import objections
+
     o = objections.decide(
         open_store(db),
         objection_id,
@@ -123,6 +134,8 @@ def objections_decide(
 
 
 def _changes(pairs: list[str]) -> dict[str, Any]:
+    from guihua.core.errors import InvalidInput
+
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -137,6 +150,11 @@ def _changes(pairs: list[str]) -> dict[str, Any]:
 
 def defaulters_cmd(at: At = None, db: Db = None, as_json: Json = False) -> None:
     """Current listings on the defaulter list: case, department, since, legal basis."""
+    from rich.table import Table
+
+    from guihua.store.database import open_store
+    from guihua.usecases import listings
+
     day, rows = listings.defaulter_list(open_store(db), at_date(at))
     if as_json:
         render.print_json({"at": day, "listings": [r.as_dict() for r in rows], "count": len(rows)})
@@ -158,6 +176,9 @@ def purge_cmd(
     as_json: Json = False,
 ) -> None:
     """Delete records whose effect ended more than the scheme's retention_years ago (spec section 8)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import purge
+
     result = purge.purge(open_store(db), dry_run=dry_run)
     if as_json:
         render.print_json(result.as_dict())

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from guihua.cli import render
 from guihua.cli.options import Db, Json
-from guihua.core.errors import InvalidInput
-from guihua.core.policy import Actor
-from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
-from guihua.store.database import open_store
-from guihua.usecases import audit, contacts
-from guihua.usecases.notices import subject_notices
-from guihua.usecases.outbox import Channel, DeliveryRun, deliver_due
-from guihua.usecases.subjects import check_subject
+
+if TYPE_CHECKING:
+    from guihua.core.policy import Actor
+    from guihua.usecases.outbox import Channel, DeliveryRun
 
 notices_app = typer.Typer(
     help="Notices to residents: deliver the outbox, list a resident's.", no_args_is_help=True
@@ -35,6 +30,9 @@ DEFAULT_FROM = "notices@guihua.local"
 
 def channels_from(smtp: str | None, smtp_from: str | None, webhook: str | None) -> list[Channel]:
     """The configured channels; one left unconfigured is simply not used."""
+    from guihua.core.errors import InvalidInput
+    from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
+
     out: list[Channel] = []
     if smtp:
         host, port = parse_smtp(smtp)
@@ -85,6 +83,10 @@ def deliver_cmd(
     Each notice is committed as delivered right after its send; failures are retried with a
     back-off (30 s doubling, at most 1 h). Run one worker per SQLite store.
     """
+    from guihua.core.errors import InvalidInput
+    from guihua.store.database import open_store
+    from guihua.usecases.outbox import deliver_due
+
     if once and loop:
         raise InvalidInput("give --once or --loop, not both")
     channels = channels_from(smtp, smtp_from, webhook)
@@ -114,6 +116,13 @@ def list_cmd(
     as_json: Json = False,
 ) -> None:
     """A resident's notices, newest first, with the state of each delivery (audited read)."""
+    from rich.table import Table
+
+    from guihua.store.database import open_store
+    from guihua.usecases import audit
+    from guihua.usecases.notices import subject_notices
+    from guihua.usecases.subjects import check_subject
+
     store = open_store(db)
     sid = check_subject(subject_id)
     rows = subject_notices(store, sid)
@@ -138,6 +147,9 @@ def list_cmd(
 
 
 def _clerk(account: str | None) -> Actor:
+    from guihua.core.policy import Actor
+    from guihua.usecases import audit
+
     me = audit.cli_actor()
     return Actor(account or me.account, "service_desk" if account else me.role)
 
@@ -151,6 +163,9 @@ def contacts_set(
     as_json: Json = False,
 ) -> None:
     """Record a resident's e-mail address; e-mails that waited for one are queued again."""
+    from guihua.store.database import open_store
+    from guihua.usecases import contacts
+
     contact = contacts.set_email(open_store(db), subject_id, email, _clerk(clerk))
     if as_json:
         render.print_json(contact.as_dict())
@@ -168,6 +183,9 @@ def contacts_show(
     as_json: Json = False,
 ) -> None:
     """A resident's contact (audited read)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import audit, contacts
+
     contact = contacts.show(open_store(db), subject_id, audit.cli_actor())
     if as_json:
         render.print_json(contact.as_dict())

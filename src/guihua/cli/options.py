@@ -7,8 +7,6 @@ from typing import Annotated
 
 import typer
 
-from guihua.kit.clock import parse_date
-
 Db = Annotated[
     str | None,
     typer.Option(
@@ -23,4 +21,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instea
 
 
 def at_date(value: str | None) -> dt.date | None:
+    from guihua.kit.clock import parse_date  # not at start-up: every command imports this module
+
     return parse_date(value, "--at") if value else None

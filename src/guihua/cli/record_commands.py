@@ -10,9 +10,6 @@ import typer
 
 from guihua.cli import render
 from guihua.cli.options import Db, Json
-from guihua.core.errors import InvalidInput
-from guihua.store.database import open_store
-from guihua.usecases import records, submissions
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +30,9 @@ def ingest_cmd(
     as_json: Json = False,
 ) -> None:
     """Take in a department's records; rejected rows go to quarantine with their reason."""
+    from guihua.store.database import open_store
+    from guihua.usecases import submissions
+
     store = open_store(db)
     with render.progress() as bar:
         task = bar.add_task(f"ingesting {file.name}", total=None)
@@ -57,6 +57,9 @@ def ingest_manifest(
     as_json: Json = False,
 ) -> None:
     """Ingest every file a manifest lists (as written by `guihua synth`)."""
+    from guihua.store.database import open_store
+    from guihua.usecases import submissions
+
     entries = _read_manifest(manifest)
     store = open_store(db)
     totals: dict[str, int] = dict.fromkeys(
@@ -80,6 +83,8 @@ def ingest_manifest(
 
 
 def _read_manifest(path: Path) -> list[dict[str, str]]:
+    from guihua.core.errors import InvalidInput
+
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(entries, list) or not all(
@@ -99,6 +104,9 @@ def rejects_cmd(
     as_json: Json = False,
 ) -> None:
     """List quarantined rows with their reasons, so a department can fix and resubmit them."""
+    from guihua.store.database import open_store
+    from guihua.usecases import records
+
     rows = records.list_rejects(open_store(db), department, limit)
     if as_json:
         render.print_json({"rejects": rows, "count": len(rows)})
@@ -119,5 +127,8 @@ def retract_cmd(
     db: Db = None,
 ) -> None:
     """Retract a record: it no longer counts; its history stays."""
+    from guihua.store.database import open_store
+    from guihua.usecases import records
+
     when = records.retract(open_store(db), department, source_id)
     render.console.print(f"retracted {source_id} from {department} at {when:%Y-%m-%d %H:%M} UTC")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -16,8 +16,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from guihua.core.catalog import Catalog, Department
-from guihua.core.results import Distribution, Explanation, PerkEligibility, Score
+if TYPE_CHECKING:
+    from guihua.core.catalog import Catalog, Department
+    from guihua.core.results import Distribution, Explanation, PerkEligibility, Score
 
 console = Console(highlight=False, width=None if Console().is_terminal else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)

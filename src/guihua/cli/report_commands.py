@@ -14,11 +14,6 @@ import typer
 
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
-from guihua.core.errors import InvalidInput
-from guihua.documents import report_html, report_pdf
-from guihua.store.database import open_store
-from guihua.usecases import reports
-from guihua.usecases.subjects import check_subject
 
 
 def register(report_app: typer.Typer) -> None:
@@ -39,6 +34,12 @@ def subject_report_cmd(
 ) -> None:
     """Everything held on a resident: score, records and their history, adjustments and caps,
     objections, notices, listing cases, and who accessed the data. Reading it is audited."""
+    from guihua.core.errors import InvalidInput
+    from guihua.documents import report_html, report_pdf
+    from guihua.store.database import open_store
+    from guihua.usecases import reports
+    from guihua.usecases.subjects import check_subject
+
     sid = check_subject(subject_id)
     if out is None and not as_json:
         raise InvalidInput("say where the report goes: --out FILE.pdf or --out FILE.html, or --json")

@@ -9,8 +9,6 @@ import typer
 
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, at_date
-from guihua.store.database import open_store
-from guihua.usecases import scores
 
 
 def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer) -> None:
@@ -23,6 +21,9 @@ def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer)
 
 def score_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
     """A resident's score at a date."""
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+
     s = scores.subject_score(open_store(db), subject_id, at_date(at))
     if as_json:
         render.print_json(s.as_dict())
@@ -32,6 +33,9 @@ def score_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = Fal
 
 def explain_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
     """Every record behind a score: department, rule, points, dates, caps and legal basis."""
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+
     e = scores.explain(open_store(db), subject_id, at_date(at))
     if as_json:
         render.print_json(e.as_dict())
@@ -41,6 +45,9 @@ def explain_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = F
 
 def perks_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
     """Each perk with eligible yes/no and the reason."""
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+
     s, items = scores.perks(open_store(db), subject_id, at_date(at))
     if as_json:
         render.print_json({**s.as_dict(), "perks": [vars(p) for p in items]})
@@ -54,12 +61,18 @@ def export_scores(
     db: Db = None,
 ) -> None:
     """Write subject_id, score, defaulter for every resident with a current record."""
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+
     n = scores.export_scores(open_store(db), out, at_date(at))
     render.console.print(f"wrote {n:,} scores to {out}")
 
 
 def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> None:
     """Above / at / below base, defaulters, and a histogram."""
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+
     d = scores.distribution(open_store(db), at_date(at))
     if as_json:
         render.print_json(d.as_dict())
