@@ -285,3 +285,15 @@ def test_upgrading_to_0007_gives_every_version_the_day_it_was_received(url: str)
         (3, day("2026-01-06"), day("2026-01-13"), None, 2026, day("2026-02-02")),
     ]
     store.dispose()
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    """A store at HEAD_REVISION opens without Alembic: the constant must follow every new migration."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from guihua.store.database import HEAD_REVISION
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(schema.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD_REVISION
