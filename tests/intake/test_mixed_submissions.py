@@ -131,7 +131,7 @@ def _state(store: Store) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 @pytest.mark.parametrize(("fmt", "ending"), [("csv", "\n"), ("csv", "\r\n"), ("csv", "\r"), ("jsonl", "\n")])
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -139,7 +139,7 @@ def oracle_scores(rows: list[Row], at: dt.date) -> dict[str, tuple[int, bool]]:
 
 
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

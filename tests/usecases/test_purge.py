@@ -351,7 +351,7 @@ def assert_same_population(before: Population, after: Population) -> None:
 
 
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
