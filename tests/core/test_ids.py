@@ -64,7 +64,7 @@ def test_refusals() -> None:
 def test_scalar_and_columnar_forms_agree(value: str) -> None:
     import polars as pl
 
-    from guihua.core.ids import valid_subject_id
+    from guihua.core.id_columns import valid_subject_id
 
     frame = pl.DataFrame({"id": [value]}, schema={"id": pl.String})
     columnar = bool(frame.select(valid_subject_id(pl.col("id"), TODAY)).item())

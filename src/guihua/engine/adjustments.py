@@ -8,13 +8,15 @@ listing's resolution ending its penalty) is decided here, at the date asked.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.engine.cases import CASE_KEY, case_dates
 from guihua.engine.counting import counting
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 
 def least_date(a: ir.DateValue, b: ir.DateValue) -> ir.DateValue:

@@ -12,11 +12,11 @@ import re
 from functools import cache
 from typing import Any
 
-import ibis
 import pyarrow as pa
 
 from guihua.core.catalog import Catalog
 from guihua.engine.compiled import Query, Shape, compiled_sql
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.match import match_sql
 from guihua.engine.sqlcache import cached_sql
 from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA

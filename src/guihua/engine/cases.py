@@ -10,12 +10,14 @@ defaulter from the listing date up to, not including, the resolution date.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.counting import counting
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 CASE_KEY: tuple[str, str, str] = ("subject_id", "metric", "case_id")
 

@@ -16,16 +16,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from guihua.core.catalog import Catalog
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.sqlcache import cached_sql
 from guihua.engine.tables import Tables, objections_table, records_table
 
-Query = Callable[[Tables, Catalog, dt.date], ir.Table]
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+Query = Callable[[Tables, Catalog, dt.date], "ir.Table"]
 
 _SENTINEL_DAY = dt.date(1899, 12, 31)
 _SENTINEL_SUBJECT = "000000000000000000"

@@ -9,11 +9,13 @@ start from here.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.engine.objection_state import withheld
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 
 def live(records: ir.Table) -> ir.Table:

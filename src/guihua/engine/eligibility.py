@@ -11,12 +11,14 @@ A subject is eligible for a perk at ``t`` when its score reaches the perk's
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.scoring import scores, subject_score
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 REASONS: tuple[str, ...] = ("low", "listed")
 

@@ -8,15 +8,17 @@ the date and why not, and which yearly cap cut its category short.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.adjustments import adjustments
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.objection_state import latest_state
 from guihua.engine.scoring import contributions
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # A record's status at the date, first that applies:
 STATUSES: tuple[str, ...] = (

@@ -9,12 +9,13 @@ notice_days``: no penalty counts before the resident could have been told.
 
 from __future__ import annotations
 
-from typing import Any
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from guihua.core.catalog import Catalog, Rule, condition_value
+from guihua.engine.lazy_ibis import ibis
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 MATCH_COLUMNS: tuple[str, ...] = (
     "rule_id",

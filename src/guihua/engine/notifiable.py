@@ -11,14 +11,16 @@ what the store inserts; unique keys there make every insert idempotent.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.cases import CASE_KEY, cases, listing_records
 from guihua.engine.counting import counting
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 NOTICE_COLUMNS: tuple[str, ...] = (
     "subject_id",

@@ -10,12 +10,14 @@ A decision takes effect on the day it is made: ``upheld``, ``corrected`` or
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 SUSPENSION_DAYS = 30
 DECISIONS: dict[str, str] = {"uphold": "upheld", "correct": "corrected", "revoke": "revoked"}

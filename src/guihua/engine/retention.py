@@ -20,16 +20,18 @@ or perk changes then (a property test checks it on both stores).
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.adjustments import adjustments
 from guihua.engine.cases import CASE_KEY, cases, listing_records
 from guihua.engine.counting import counting
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.objection_state import state, undecided
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 KEY: tuple[str, str] = ("department", "source_id")
 

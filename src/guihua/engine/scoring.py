@@ -8,15 +8,17 @@ for their backend.
 from __future__ import annotations
 
 import datetime as dt
-
-import ibis
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING
 
 from guihua.core.catalog import Catalog
 from guihua.engine.adjustments import adjustments, is_active
 from guihua.engine.cases import cases
 from guihua.engine.counting import live
+from guihua.engine.lazy_ibis import ibis
 from guihua.engine.tables import Tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 HISTOGRAM_BIN = 10
 

@@ -14,9 +14,8 @@ import os
 import tempfile
 from collections.abc import Callable
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
-
-import ibis
 
 _MEMORY: dict[str, str] = {}
 
@@ -24,7 +23,7 @@ _MEMORY: dict[str, str] = {}
 @cache
 def _engine_fingerprint() -> str:
     """Changes whenever the engine's code or Ibis changes, so stale SQL is never reused."""
-    digest = hashlib.sha256(ibis.__version__.encode())
+    digest = hashlib.sha256(version("ibis-framework").encode())
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

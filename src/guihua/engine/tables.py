@@ -9,9 +9,12 @@ store's own SQL (:mod:`guihua.engine.compiled`), DuckDB over Arrow batches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
+from guihua.engine.lazy_ibis import ibis
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 # The columns of the store's ``records`` table that the rules read. The last
 # eight are derived at matching time from the record and the catalog alone.

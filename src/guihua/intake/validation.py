@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
-from guihua.core.ids import normalized, valid_subject_id
+from guihua.core.id_columns import normalized, valid_subject_id
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE, Reason
 from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, NOT_TEXT, TOO_LONG, RawChunk
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import Connection, CursorResult
 
 from guihua.core.catalog import Catalog
 from guihua.engine.compiled import Query, Shape, compiled_sql, one_off_sql, parameters
 from guihua.store.database import SQL_DIALECTS
 from guihua.store.dialect import statement
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def dialect_of(conn: Connection) -> str:
@@ -78,6 +80,8 @@ def run_once(conn: Connection, expr: Any) -> pa.Table:
 
 
 def as_arrow(result: CursorResult[Any]) -> pa.Table:
+    import pyarrow as pa  # not at start-up: a lookup reads plain rows
+
     names = list(result.keys())
     rows = result.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]

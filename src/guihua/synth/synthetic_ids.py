@@ -10,7 +10,7 @@ import datetime as dt
 
 import numpy as np
 
-from guihua.core.ids import check_characters
+from guihua.core.id_columns import check_characters
 
 SUZHOU_AREAS = [
     "320505",

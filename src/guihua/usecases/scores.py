@@ -10,12 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
@@ -31,6 +26,9 @@ from guihua.store.database import Store
 from guihua.store.engine_queries import query_rows, run_query
 from guihua.usecases import audit
 from guihua.usecases.subjects import check_subject
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def scheme_day(active: ActiveCatalog, at: dt.date | None) -> dt.date:
@@ -183,6 +181,9 @@ def _item(row: dict[str, Any], catalog: Catalog) -> ExplanationItem:
 
 def all_scores(store: Store, at: dt.date | None = None) -> pa.Table:
     """subject_id, score, defaulter for every subject with a counting record."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     with store.begin() as conn:
         active = active_catalog(conn)
         table = run_query(conn, scores, active.catalog, scheme_day(active, at))
@@ -204,6 +205,10 @@ def all_scores(store: Store, at: dt.date | None = None) -> pa.Table:
 
 
 def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise InvalidInput(f"cannot write {out.name}: use a .csv or .parquet file name")
