@@ -9,11 +9,13 @@ BIN := $(VENV)/bin
 .PHONY: venv demo test test-tools bench lint clean
 
 $(UV):
+	@echo "setting up: uv $(UV_VERSION) (the package manager) in $(TOOLS)/, once"
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(BIN)/guihua: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON) --quiet
+	@echo "setting up: Guihua and its locked dependencies (uv.lock) in $(VENV)/; about 30 s the first time"
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $(BIN)/guihua
 
 venv: $(BIN)/guihua ## .venv with the project installed; `guihua` on .venv/bin (idempotent)

@@ -106,10 +106,43 @@ def test_catalog_show_and_refusal(db: Path, tmp_path: Path) -> None:
     assert len(versions) == 1  # nothing changed
 
 
-def test_default_catalog_works_without_loading_one(tmp_path: Path) -> None:
-    proc = run("score", A, "--json", db=tmp_path / "fresh.db")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", A, "--json"],
+        ["explain", A],
+        ["perks", A],
+        ["catalog", "show"],
+        ["defaulters"],
+        ["audit", "verify"],
+        ["notices", "list", A],
+        ["export", "scores", "--out", "{tmp}/s.csv"],
+    ],
+)
+def test_a_read_never_invents_a_store(tmp_path: Path, args: list[str]) -> None:
+    fresh = tmp_path / "fresh.db"
+    proc = run(*[a.replace("{tmp}", str(tmp_path)) for a in args], db=fresh)
+    assert_one_line_error(proc, "no store at", str(fresh), "guihua init")
+    assert proc.returncode == 2
+    assert not fresh.exists()
+
+
+def test_an_empty_file_is_not_a_store(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert_one_line_error(run("score", A, db=empty), "holds no Guihua store", "guihua init")
+
+
+def test_init_makes_a_store_with_the_default_scheme(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.db"
+    made = run("init", "--json", db=fresh)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["catalog_version"] == 1
+    proc = run("score", A, "--json", db=fresh)
     assert json.loads(proc.stdout)["score"] == 100
-    assert "Osmanthus" in run("catalog", "show", db=tmp_path / "fresh.db").stdout
+    assert "Osmanthus" in run("catalog", "show", db=fresh).stdout
+    again = run("init", "--json", db=fresh)
+    assert json.loads(again.stdout)["catalog_version"] == 1
 
 
 @pytest.mark.parametrize(

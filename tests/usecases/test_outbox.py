@@ -474,6 +474,7 @@ def test_cli_deliver_list_and_contacts(tmp_path: Path, mini_catalog_text: str, m
     ],
 )
 def test_cli_one_line_errors(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    assert run("init", db=tmp_path / "e.db").returncode == 0
     proc = run(*args, db=tmp_path / "e.db")
     assert proc.returncode == 2
     assert_one_line_error(proc, *words)

@@ -12,6 +12,7 @@ from guihua.cli.options import Db, Json, at_date
 
 
 def register(app: typer.Typer) -> None:
+    app.command("init")(init_cmd)
     app.command("synth")(synth_cmd)
     app.command("demo")(demo_cmd)
     app.command("serve")(serve)
@@ -26,6 +27,29 @@ def register(app: typer.Typer) -> None:
     audit_app.command("verify")(audit_verify)
     audit_app.command("log")(audit_log)
     app.add_typer(audit_app, name="audit")
+
+
+def init_cmd(db: Db = None, as_json: Json = False) -> None:
+    """Create a store (a SQLite file or a PostgreSQL database's tables) with the packaged default scheme.
+
+    Loading your own catalog afterwards (`guihua catalog load`) makes it the active version.
+    """
+    from guihua.store.catalog_queries import ensure_catalog
+    from guihua.store.database import open_store, resolve_url
+
+    store = open_store(db)
+    with store.begin() as conn:
+        active = ensure_catalog(conn)
+    where = store.engine.url.database if store.dialect == "sqlite" else resolve_url(db).split("@")[-1]
+    if as_json:
+        render.print_json(
+            {"store": where, "catalog_version": active.version, "scheme": active.catalog.scheme.name}
+        )
+        return
+    render.console.print(
+        f"store ready at {where}: catalog version {active.version} ({active.catalog.scheme.name}) is active",
+        markup=False,
+    )
 
 
 def synth_cmd(
@@ -70,7 +94,7 @@ def serve(
     from guihua.store.database import open_store
 
     config = uvicorn.Config(
-        create_app(open_store(db)), host=host, port=port, workers=1, access_log=access_log
+        create_app(open_store(db, create=False)), host=host, port=port, workers=1, access_log=access_log
     )
     server = uvicorn.Server(config)
     logs.install()
@@ -94,7 +118,9 @@ def accounts_create(
     from guihua.store.database import open_store
     from guihua.usecases import accounts, audit
 
-    token = accounts.create(open_store(db), audit.cli_actor(), role, name, department, provider, subject)
+    token = accounts.create(
+        open_store(db, create=False), audit.cli_actor(), role, name, department, provider, subject
+    )
     render.console.print(f"account {name} ({role}) created; its token, shown only now:")
     print(token)
 
@@ -104,7 +130,7 @@ def accounts_list(db: Db = None, as_json: Json = False) -> None:
     from guihua.store.database import open_store
     from guihua.usecases import accounts, audit
 
-    rows = accounts.list_accounts(open_store(db))
+    rows = accounts.list_accounts(open_store(db, create=False))
     if as_json:
         render.print_json({"accounts": [vars(a) for a in rows]})
         return
@@ -119,7 +145,7 @@ def accounts_revoke(name: str, db: Db = None) -> None:
     from guihua.store.database import open_store
     from guihua.usecases import accounts, audit
 
-    accounts.revoke(open_store(db), audit.cli_actor(), name)
+    accounts.revoke(open_store(db, create=False), audit.cli_actor(), name)
     render.console.print(f"account {name} revoked")
 
 
@@ -128,7 +154,7 @@ def audit_verify(db: Db = None) -> None:
     from guihua.store.database import open_store
     from guihua.usecases import audit
 
-    result = audit.verify(open_store(db))
+    result = audit.verify(open_store(db, create=False))
     if not result.intact:
         render.err.print(f"audit trail broken at entry {result.broken_at}: {result.reason}", markup=False)
         raise typer.Exit(1)
@@ -148,7 +174,7 @@ def audit_log(
     from guihua.usecases import audit
     from guihua.usecases.subjects import check_subject
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     sid = check_subject(subject) if subject else None
     rows = audit.entries(store, sid, limit)
     if as_json:

@@ -51,7 +51,7 @@ def catalog_show(db: Db = None, as_json: Json = False) -> None:
     from guihua.store.catalog_queries import active_catalog
     from guihua.store.database import open_store
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     with store.begin() as conn:
         active = active_catalog(conn)
     if as_json:
@@ -65,5 +65,5 @@ def catalog_versions(db: Db = None) -> None:
     from guihua.store.database import open_store
     from guihua.usecases import catalogs
 
-    for version, name, loaded, digest in catalogs.catalog_versions(open_store(db)):
+    for version, name, loaded, digest in catalogs.catalog_versions(open_store(db, create=False)):
         render.console.print(f"{version:>4}  {loaded}  {digest}  {name}")

@@ -74,7 +74,7 @@ def issue_cmd(
     from guihua.usecases import certificates
 
     keys = certificates.key_dir(key_dir, db)
-    issued = certificates.issue(open_store(db), subject_id, out, keys, at_date(at), valid_days)
+    issued = certificates.issue(open_store(db, create=False), subject_id, out, keys, at_date(at), valid_days)
     if as_json:
         render.print_json(issued.as_dict())
         return

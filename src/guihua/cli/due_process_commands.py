@@ -49,7 +49,12 @@ def objections_file(
     from guihua.usecases import objections
 
     o = objections.file(
-        open_store(db), subject_id, department, source_id, reason, _counter_actor(clerk, "service_desk")
+        open_store(db, create=False),
+        subject_id,
+        department,
+        source_id,
+        reason,
+        _counter_actor(clerk, "service_desk"),
     )
     if as_json:
         render.print_json(o.as_dict())
@@ -75,7 +80,9 @@ def objections_list(
     from guihua.store.database import open_store
     from guihua.usecases import objections
 
-    rows = objections.list_objections(open_store(db), open_only, overdue, department, subject_id)
+    rows = objections.list_objections(
+        open_store(db, create=False), open_only, overdue, department, subject_id
+    )
     if as_json:
         render.print_json({"objections": [o.as_dict() for o in rows], "count": len(rows)})
         return
@@ -119,7 +126,7 @@ def objections_decide(
     from guihua.usecases import objections
 
     o = objections.decide(
-        open_store(db),
+        open_store(db, create=False),
         objection_id,
         decision,
         reason,
@@ -155,7 +162,7 @@ def defaulters_cmd(at: At = None, db: Db = None, as_json: Json = False) -> None:
     from guihua.store.database import open_store
     from guihua.usecases import listings
 
-    day, rows = listings.defaulter_list(open_store(db), at_date(at))
+    day, rows = listings.defaulter_list(open_store(db, create=False), at_date(at))
     if as_json:
         render.print_json({"at": day, "listings": [r.as_dict() for r in rows], "count": len(rows)})
         return
@@ -179,7 +186,7 @@ def purge_cmd(
     from guihua.store.database import open_store
     from guihua.usecases import purge
 
-    result = purge.purge(open_store(db), dry_run=dry_run)
+    result = purge.purge(open_store(db, create=False), dry_run=dry_run)
     if as_json:
         render.print_json(result.as_dict())
         return

@@ -90,7 +90,7 @@ def deliver_cmd(
     if once and loop:
         raise InvalidInput("give --once or --loop, not both")
     channels = channels_from(smtp, smtp_from, webhook)
-    store = open_store(db)
+    store = open_store(db, create=False)
     try:
         while True:
             run = deliver_due(store, channels, limit)
@@ -123,7 +123,7 @@ def list_cmd(
     from guihua.usecases.notices import subject_notices
     from guihua.usecases.subjects import check_subject
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     sid = check_subject(subject_id)
     rows = subject_notices(store, sid)
     audit.record(store, audit.cli_actor(), "subject.notices", subject_id=sid)
@@ -166,7 +166,7 @@ def contacts_set(
     from guihua.store.database import open_store
     from guihua.usecases import contacts
 
-    contact = contacts.set_email(open_store(db), subject_id, email, _clerk(clerk))
+    contact = contacts.set_email(open_store(db, create=False), subject_id, email, _clerk(clerk))
     if as_json:
         render.print_json(contact.as_dict())
         return
@@ -186,7 +186,7 @@ def contacts_show(
     from guihua.store.database import open_store
     from guihua.usecases import audit, contacts
 
-    contact = contacts.show(open_store(db), subject_id, audit.cli_actor())
+    contact = contacts.show(open_store(db, create=False), subject_id, audit.cli_actor())
     if as_json:
         render.print_json(contact.as_dict())
         return

@@ -107,7 +107,7 @@ def rejects_cmd(
     from guihua.store.database import open_store
     from guihua.usecases import records
 
-    rows = records.list_rejects(open_store(db), department, limit)
+    rows = records.list_rejects(open_store(db, create=False), department, limit)
     if as_json:
         render.print_json({"rejects": rows, "count": len(rows)})
         return
@@ -130,5 +130,5 @@ def retract_cmd(
     from guihua.store.database import open_store
     from guihua.usecases import records
 
-    when = records.retract(open_store(db), department, source_id)
+    when = records.retract(open_store(db, create=False), department, source_id)
     render.console.print(f"retracted {source_id} from {department} at {when:%Y-%m-%d %H:%M} UTC")

@@ -24,7 +24,7 @@ def score_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = Fal
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    s = scores.subject_score(open_store(db), subject_id, at_date(at))
+    s = scores.subject_score(open_store(db, create=False), subject_id, at_date(at))
     if as_json:
         render.print_json(s.as_dict())
     else:
@@ -36,7 +36,7 @@ def explain_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = F
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    e = scores.explain(open_store(db), subject_id, at_date(at))
+    e = scores.explain(open_store(db, create=False), subject_id, at_date(at))
     if as_json:
         render.print_json(e.as_dict())
     else:
@@ -48,7 +48,7 @@ def perks_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = Fal
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    s, items = scores.perks(open_store(db), subject_id, at_date(at))
+    s, items = scores.perks(open_store(db, create=False), subject_id, at_date(at))
     if as_json:
         render.print_json({**s.as_dict(), "perks": [vars(p) for p in items]})
     else:
@@ -64,7 +64,7 @@ def export_scores(
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    n = scores.export_scores(open_store(db), out, at_date(at))
+    n = scores.export_scores(open_store(db, create=False), out, at_date(at))
     render.console.print(f"wrote {n:,} scores to {out}")
 
 
@@ -73,7 +73,7 @@ def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> 
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    d = scores.distribution(open_store(db), at_date(at))
+    d = scores.distribution(open_store(db, create=False), at_date(at))
     if as_json:
         render.print_json(d.as_dict())
     else:

@@ -43,6 +43,12 @@ class AgreementNotInForce(Forbidden):
     code = "agreement_not_in_force"
 
 
+class NoStore(GuihuaError):
+    """A command that only reads was pointed at a store that does not exist."""
+
+    code = "no_store"
+
+
 class StoreBusy(GuihuaError):
     """The store could not be had in time (SQLite during another write): nothing was done; try again."""
 

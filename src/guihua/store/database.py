@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from guihua.core.errors import GuihuaError, InvalidInput, StoreBusy
+from guihua.core.errors import GuihuaError, InvalidInput, NoStore, StoreBusy
 from guihua.store.dialect import single_writer
 
 DEFAULT_DB = "guihua.db"
@@ -163,8 +163,13 @@ def _set_journal(driver: Any, mode: str) -> bool:
     return now == mode
 
 
-def open_store(db: str | None = None) -> Store:
-    """Open (creating or migrating as needed) the store named by ``db``."""
+def open_store(db: str | None = None, create: bool = True) -> Store:
+    """Open (migrating as needed) the store named by ``db``; with ``create``, make it if it is not there.
+
+    Without ``create`` a store that does not exist is an error (:class:`NoStore`): a command
+    that only reads must never answer from an empty store it has just made (an operator who
+    forgot ``--db`` would tell a defaulter that they are clean).
+    """
     url = resolve_url(db)
     try:
         engine = create_engine(url)
@@ -179,12 +184,34 @@ def open_store(db: str | None = None) -> Store:
     elif engine.dialect.name not in SQL_DIALECTS:
         raise GuihuaError(f"unsupported store {engine.dialect.name!r}: use a SQLite file or PostgreSQL")
     store = Store(engine)
+    if not create:
+        _refuse_if_absent(store, engine.url.render_as_string(hide_password=True))
     try:
         migrate(store)
     except OperationalError as exc:
         reason = " ".join(str(exc.orig).split())[:200]
         raise GuihuaError(f"cannot open store {db or url!r}: {reason}") from exc
     return store
+
+
+def _refuse_if_absent(store: Store, name: str) -> None:
+    path = store.engine.url.database
+    if store.dialect == "sqlite" and path and path != ":memory:" and not Path(path).exists():
+        raise NoStore(f"no store at {path}: {_HOW_TO_CREATE.format(db=path)}")
+    try:
+        with store.engine.connect() as conn:
+            present = inspect(conn).has_table("alembic_version")
+    except OperationalError as exc:
+        reason = " ".join(str(exc.orig).split())[:200]
+        raise GuihuaError(f"cannot open store {name!r}: {reason}") from exc
+    if not present:
+        raise NoStore(f"{name} holds no Guihua store: {_HOW_TO_CREATE.format(db=name)}")
+
+
+_HOW_TO_CREATE = (
+    "create one with `guihua init --db {db}`, or by loading data (`guihua catalog load` or "
+    "`guihua ingest`); check --db or GUIHUA_DB if you meant another store"
+)
 
 
 # The newest migration. A store already there opens without importing Alembic (a quarter of a
