@@ -56,6 +56,10 @@ def test_public_endpoints(client) -> None:
     d = c.get("/api/v1/stats/distribution?at=2026-04-01").json()
     assert d["subjects"] is None and d["above"] is None  # 2 residents: under 10, suppressed
     assert c.get("/openapi.json").json()["info"]["title"] == "Guihua"
+    published = c.get("/api/v1/catalog").json()
+    formats = {f["code"]: f for f in published["record_formats"]}
+    assert formats["volunteer_service"]["departments"] == ["CIVIL"]
+    assert published["rules"][0]["legal_basis"]
 
 
 @pytest.mark.parametrize(

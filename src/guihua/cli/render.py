@@ -115,6 +115,8 @@ def perks(s: Score, items: list[PerkEligibility]) -> None:
 
 
 def catalog(c: Catalog, version: int | None) -> None:
+    from guihua.core.record_format import record_formats
+
     s = c.scheme
     label = f"version {version}" if version else "packaged default (not yet stored)"
     console.print(
@@ -134,9 +136,20 @@ def catalog(c: Catalog, version: int | None) -> None:
     for d in c.departments:
         depts.add_row(d.code, d.name, ", ".join(d.metrics), _agreement(d), d.legal_basis)
     console.print(depts)
-    protected = [m.code for m in c.metrics if m.protected]
-    if protected:
-        console.print(f"Protected metrics (fairness audits only, never scored): {', '.join(protected)}")
+    metrics = Table(title="Metrics: what a department sends (`guihua catalog template METRIC` for a file)")
+    for col in (
+        "Code",
+        "Kind",
+        "Category",
+        "Sent by",
+        "Fields (after source_id, subject_id, metric, occurred_at)",
+    ):
+        metrics.add_column(col)
+    for f in record_formats(c):
+        own = ", ".join(f"{col.name}: {col.type}" for col in f.columns[4:]) or "none"
+        kind = f.kind + (" (protected: audits only)" if f.protected else "")
+        metrics.add_row(f.code, kind, f.category or "-", ", ".join(f.departments) or "nobody", own)
+    console.print(metrics)
     rules = Table(title="Rules (first match wins)")
     for col in ("Id", "Metric", "When", "Points", "Valid", "Notice", "Effective", "Legal basis"):
         rules.add_column(col)

@@ -1,4 +1,4 @@
-"""Public endpoints: health, suppressed statistics, the check of a certificate by its code.
+"""Public endpoints: health, the published catalog, suppressed statistics, the check of a certificate.
 
 No token. The certificate's code is the credential (60 random bits); the
 answer masks the resident's id and never says what the status is *now*, only
@@ -17,7 +17,7 @@ from guihua.http import problems
 from guihua.http.auth import store_of
 from guihua.http.params import At, CertificateCode
 from guihua.store.catalog_queries import active_catalog
-from guihua.usecases import certificates, scores
+from guihua.usecases import catalogs, certificates, scores
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
 
@@ -27,6 +27,14 @@ def health(request: Request) -> dict[str, Any]:
     with store_of(request).begin() as conn:
         version = active_catalog(conn).version
     return {"status": "ok", "catalog_version": version}
+
+
+@router.get("/catalog")
+def catalog(request: Request) -> dict[str, Any]:
+    """The published scheme: categories and caps, departments and agreements, rules with their
+    legal bases, perks, and ``record_formats``: every metric's columns, types and senders, with an
+    example row that passes validation as it stands."""
+    return catalogs.published(store_of(request))
 
 
 @router.get("/stats/distribution")

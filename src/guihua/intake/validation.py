@@ -17,6 +17,7 @@ import polars as pl
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
 from guihua.core.id_columns import normalized, valid_subject_id
 from guihua.core.reasons import MAX_SOURCE_ID, MAX_VALUE, Reason
+from guihua.core.record_format import TYPE_WORDS
 from guihua.intake.chunks import BASE_COLUMNS, LINE, NESTED, NOT_TEXT, TOO_LONG, RawChunk
 
 REDACTED = "[redacted: prohibited attribute]"
@@ -32,15 +33,6 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
 
 
 Check = tuple[Reason, pl.Expr, pl.Expr]  # a reason, when it applies, what the department is told
-_A_TYPE = {
-    "int": "a whole number",
-    "number": "a number",
-    "string": "text",
-    "bool": "true or false (or 1 or 0)",
-    "date": "a date YYYY-MM-DD",
-}
-
-
 @dataclass
 class Validated:
     valid: pl.DataFrame  # LINE, base columns (typed), field columns, fields, case_id, action
@@ -260,7 +252,7 @@ class ChunkValidator:
             if name in present and ms & own:
                 _, ok = parse_value(pl.col(name), ftype)
                 pairs.append(
-                    (_in(pl.col("metric"), ms) & present[name] & ~ok, f"{name} is not {_A_TYPE[ftype]}")
+                    (_in(pl.col("metric"), ms) & present[name] & ~ok, f"{name} is not {TYPE_WORDS[ftype]}")
                 )
         if "action" in present:
             bad_action = ~pl.col("action").str.strip_chars().is_in(list(LISTING_ACTIONS))

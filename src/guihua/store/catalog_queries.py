@@ -87,3 +87,17 @@ def store_version(conn: Connection, catalog: Catalog, source: str, loaded_by: st
 def versions(conn: Connection) -> list[AnyRow]:
     stmt = select(_c.c.version, _c.c.name, _c.c.loaded_at, _c.c.digest).order_by(_c.c.version)
     return list(conn.execute(stmt).all())
+
+
+def active_source(conn: Connection, version: int | None = None) -> tuple[int | None, str]:
+    """A version's text exactly as it was loaded (comments included), by default the active one's.
+
+    With no version stored yet the packaged default's text is the active catalog.
+    """
+    stmt = select(_c.c.version, _c.c.source).order_by(_c.c.version.desc()).limit(1)
+    if version is not None:
+        stmt = select(_c.c.version, _c.c.source).where(_c.c.version == version)
+    row = conn.execute(stmt).first()
+    if row is None:
+        return None, default_catalog_text()
+    return int(row.version), str(row.source)
