@@ -123,3 +123,40 @@ def offence(n: int, sid: str, when: str, kind: str = "fail_to_yield", paid: bool
 
 def loan(n: int, sid: str, when: str, case: str, action: str) -> dict[str, Any]:
     return record(f"l{n}", sid, "loan_default", when, case_id=case, action=action, amount=5000.0)
+
+
+def run_on_terminal(*args: str, db: Path | None = None) -> tuple[int, str]:
+    """The real ``guihua`` with its stderr on a pseudo-terminal, as a person at a terminal sees it.
+
+    The terminal is read while the command runs (a full terminal buffer would block its writes).
+    """
+    import pty
+    import threading
+
+    from tests.conftest import TODAY
+
+    master, slave = pty.openpty()
+    seen = bytearray()
+
+    def pump() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.extend(chunk)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    env = {**os.environ, "GUIHUA_TODAY": TODAY, "TERM": "xterm", "COLUMNS": "120"}
+    env.pop("GUIHUA_DB", None)
+    cmd = [sys.executable, "-c", "from guihua.cli.app import main; main()", *args]
+    if db is not None:
+        cmd += ["--db", str(db)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
+    os.close(slave)
+    reader.join(5)
+    os.close(master)
+    return proc.returncode, seen.decode("utf-8", "replace")

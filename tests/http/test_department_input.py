@@ -98,7 +98,7 @@ def test_an_objection_number_out_of_range_is_a_422(api, number: str) -> None:
         json={"decision": "uphold", "reason": "r"},
         headers=auth["reviewer"],
     )
-    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+    assert r.status_code == 422 and r.json()["code"] == "invalid_input"
 
 
 def test_nul_in_a_query_is_a_400_and_a_long_purpose_a_422(api) -> None:

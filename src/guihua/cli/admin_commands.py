@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import Db, Json, at_date
+from guihua.cli.options import Db, Json, Purpose, at_date
 
 
 def register(app: typer.Typer) -> None:
@@ -57,25 +57,64 @@ def synth_cmd(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     seed: Annotated[int, typer.Option("--seed")] = 1,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Last record date (default: today).")] = None,
+    as_json: Json = False,
 ) -> None:
-    """Write a synthetic city for the default scheme: one Parquet file per department and a manifest."""
+    """Write a synthetic city for the default scheme: one Parquet file per department and a manifest.
+
+    Any size from one resident: a department with no records this time writes a file of no rows
+    (with all its columns), so `guihua ingest-manifest` loads every city.
+    """
     from guihua.usecases.demo import synth_city
 
     with render.progress() as bar:
         task = bar.add_task("synthesising residents", total=people)
         manifest = synth_city(people, seed, out, at_date(as_of), lambda n: bar.advance(task, n))
-    render.console.print(f"wrote {len(manifest)} department files and manifest.json to {out}")
+    if as_json:
+        render.print_json({"out": str(out), "manifest": str(out / "manifest.json"), "files": manifest})
+        return
+    render.console.print(f"wrote {len(manifest)} department files and manifest.json to {out}", markup=False)
 
 
 def demo_cmd(
-    people: Annotated[int, typer.Option("--people", min=100)] = 50_000,
+    people: Annotated[int, typer.Option("--people", min=1, max=20_000_000, help="Residents.")] = 50_000,
     seed: Annotated[int, typer.Option("--seed")] = 1,
     db: Db = None,
+    as_json: Json = False,
 ) -> None:
-    """Build a fresh demo store from a synthetic city, report it, explain two residents."""
-    from guihua.usecases.demo import run_demo
+    """Build a fresh demo store from a synthetic city, report it, explain two residents.
 
-    run_demo(people, seed, db or "demo/guihua-demo.db", render.progress, render)
+    Any size from one resident; a city too small to have a resident above base or a defaulter says so.
+    """
+    from guihua.store.database import open_store
+    from guihua.usecases import scores
+    from guihua.usecases.demo import build_demo
+    from guihua.usecases.manifests import ManifestEntry
+
+    where = db or "demo/guihua-demo.db"
+    with render.progress() as bar:
+        synth = bar.add_task("synthesising residents", total=people)
+        files = bar.add_task("ingesting department files", total=None, visible=False)
+
+        def next_file(entry: ManifestEntry, i: int, n: int) -> None:
+            bar.update(synth, visible=False)
+            bar.update(files, total=n, completed=i, visible=True, description=f"ingesting {entry.department}")
+
+        demo = build_demo(people, seed, where, lambda n: bar.advance(synth, n), next_file)
+    if as_json:
+        render.print_json(demo.as_dict())
+        return
+    residents = f"{people:,} resident{'' if people == 1 else 's'}"
+    render.console.print(f"Demo store {where}: {residents} from {demo.departments} departments\n")
+    render.distribution(demo.distribution)
+    store = open_store(where, create=False)
+    for e in demo.examples:
+        if e.subject_id is None:
+            render.console.print(f"\n{e.note}.", markup=False)
+            continue
+        render.console.print(
+            f"\n[bold]A resident {e.label} base[/]: guihua explain {e.subject_id} --db {where}"
+        )
+        render.explanation(scores.explain(store, e.subject_id))
 
 
 def serve(
@@ -113,6 +152,7 @@ def accounts_create(
     provider: Annotated[str | None, typer.Option("--provider")] = None,
     subject: Annotated[str | None, typer.Option("--subject")] = None,
     db: Db = None,
+    as_json: Json = False,
 ) -> None:
     """Create an account; its bearer token is printed this once (only a hash is stored)."""
     from guihua.store.database import open_store
@@ -121,7 +161,10 @@ def accounts_create(
     token = accounts.create(
         open_store(db, create=False), audit.cli_actor(), role, name, department, provider, subject
     )
-    render.console.print(f"account {name} ({role}) created; its token, shown only now:")
+    if as_json:
+        render.print_json({"name": name, "role": role, "token": token})
+        return
+    render.console.print(f"account {name} ({role}) created; its token, shown only now:", markup=False)
     print(token)
 
 
@@ -140,21 +183,37 @@ def accounts_list(db: Db = None, as_json: Json = False) -> None:
         render.console.print(f"{a.name:<24} {a.role:<13} {bound or '-':<20} {state:<8} since {a.created_at}")
 
 
-def accounts_revoke(name: str, db: Db = None) -> None:
+def accounts_revoke(name: str, db: Db = None, as_json: Json = False) -> None:
     """Revoke an account: its token stops working at once."""
     from guihua.store.database import open_store
     from guihua.usecases import accounts, audit
 
     accounts.revoke(open_store(db, create=False), audit.cli_actor(), name)
-    render.console.print(f"account {name} revoked")
+    if as_json:
+        render.print_json({"name": name, "revoked": True})
+        return
+    render.console.print(f"account {name} revoked", markup=False)
 
 
-def audit_verify(db: Db = None) -> None:
-    """Check the audit trail's hash chain; exit non-zero naming the first broken entry."""
+def audit_verify(db: Db = None, as_json: Json = False) -> None:
+    """Check the audit trail's hash chain: exit 0 if intact, 1 naming the first broken entry."""
     from guihua.store.database import open_store
     from guihua.usecases import audit
 
     result = audit.verify(open_store(db, create=False))
+    if as_json:
+        render.print_json(
+            {
+                "intact": result.intact,
+                "entries": result.entries,
+                "head": result.head,
+                "broken_at": result.broken_at,
+                "reason": result.reason,
+            }
+        )
+        if not result.intact:
+            raise typer.Exit(1)
+        return
     if not result.intact:
         render.err.print(f"audit trail broken at entry {result.broken_at}: {result.reason}", markup=False)
         raise typer.Exit(1)
@@ -165,18 +224,21 @@ def audit_log(
     subject: Annotated[
         str | None, typer.Option("--subject", help="Only entries about this resident.")
     ] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Recent audit entries, newest first (resident ids masked)."""
+    """Recent audit entries, newest first (resident ids masked); one resident's is an audited read."""
     from guihua.store.database import open_store
     from guihua.usecases import audit
     from guihua.usecases.subjects import check_subject
 
     store = open_store(db, create=False)
-    sid = check_subject(subject) if subject else None
-    rows = audit.entries(store, sid, limit)
+    if subject:
+        rows = audit.access_log(store, check_subject(subject), audit.cli_actor(), purpose, limit)
+    else:
+        rows = audit.entries(store, None, limit)
     if as_json:
         render.print_json({"entries": [{**r, "subject_id": audit.mask(r["subject_id"])} for r in rows]})
         return

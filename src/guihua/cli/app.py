@@ -23,7 +23,7 @@ from guihua.cli import (
     score_commands,
 )
 from guihua.cli.options import Db
-from guihua.core.errors import GuihuaError, StoreBusy
+from guihua.core.errors import GuihuaError
 
 app = typer.Typer(
     name="guihua",
@@ -60,15 +60,19 @@ admin_commands.register(app)
 
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr, never a traceback."""
+    """Entry point: user errors become one line on stderr, never a traceback.
+
+    With ``--json`` the error is also one JSON object on stdout, ``{"error": code, "detail":
+    message}``, with the same code the service's problem documents carry. The exit status is
+    the error's kind's: 2 bad input, 1 a check that failed, 75 try again (the store was busy).
+    """
     try:
         app()
-    except StoreBusy as exc:
-        render.err.print(f"[red]error[/]: {escape(exc.message)}")
-        sys.exit(75)  # EX_TEMPFAIL: nothing wrong with the input, try again
     except GuihuaError as exc:
+        if "--json" in sys.argv[1:]:
+            render.print_json({"error": exc.code, "detail": exc.message})
         render.err.print(f"[red]error[/]: {escape(exc.message)}")
-        sys.exit(2)
+        sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         render.err.print("interrupted; nothing of the unfinished step was stored")
         sys.exit(130)

@@ -35,7 +35,8 @@ def catalog_load(
         raise InvalidInput(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     store = open_store(db)
     try:
-        result = catalogs.load_catalog(store, text)
+        with render.working("checking the catalog and re-matching every stored record"):
+            result = catalogs.load_catalog(store, text)
     except CatalogRefused as refused:
         if as_json:
             render.print_json(
@@ -82,12 +83,26 @@ def catalog_template(
     metric: Annotated[str, typer.Argument(help="The metric's code (see `guihua catalog show`).")],
     form: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
     db: Db = None,
+    as_json: Json = False,
 ) -> None:
-    """Print a header and an example row of METRIC that a department can fill in and send."""
+    """Print a header and an example row of METRIC that a department can fill in and send.
+
+    With ``--json``: the metric's format (columns, types, senders, the example) and the text.
+    """
+    from guihua.core.record_format import record_format
+    from guihua.store.catalog_queries import active_catalog
     from guihua.store.database import open_store
     from guihua.usecases import catalogs
 
-    print(catalogs.template(open_store(db, create=False), metric, form), end="")
+    store = open_store(db, create=False)
+    text = catalogs.template(store, metric, form)
+    if not as_json:
+        print(text, end="")
+        return
+    with store.begin() as conn:
+        found = record_format(active_catalog(conn).catalog, metric)
+    assert found is not None  # template() refused an unknown metric
+    render.print_json({**found.as_dict(), "format": form, "text": text})
 
 
 def catalog_export(

@@ -18,7 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from guihua.cli import render
-from guihua.cli.options import At, Db, Json, at_date
+from guihua.cli.options import As, At, Db, Json, Purpose, at_date, staff_actor
 
 
 class _IssueByDefault(TyperGroup):
@@ -65,6 +65,8 @@ def issue_cmd(
         typer.Option("--valid-days", help="Days it stays valid (default 90; GUIHUA_CERT_VALID_DAYS).", min=1),
     ] = None,
     key_dir: KeyDir = None,
+    clerk: As = None,
+    purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -74,7 +76,11 @@ def issue_cmd(
     from guihua.usecases import certificates
 
     keys = certificates.key_dir(key_dir, db)
-    issued = certificates.issue(open_store(db, create=False), subject_id, out, keys, at_date(at), valid_days)
+    actor = staff_actor(clerk, "service_desk") if clerk else None
+    with render.working("signing the certificate"):
+        issued = certificates.issue(
+            open_store(db, create=False), subject_id, out, keys, at_date(at), valid_days, actor, purpose
+        )
     if as_json:
         render.print_json(issued.as_dict())
         return

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import At, Db, Json, at_date
-
-if TYPE_CHECKING:
-    from guihua.core.policy import Actor
+from guihua.cli.options import At, Db, Json, Purpose, at_date, staff_actor
 
 objections_app = typer.Typer(help="Objections to records: file, list, decide.", no_args_is_help=True)
 
@@ -23,15 +20,6 @@ def register(app: typer.Typer) -> None:
 
 
 Reason = Annotated[str, typer.Option("--reason", help="Why: kept, audited and shown to the resident.")]
-
-
-def _counter_actor(account: str | None, role: str) -> Actor:
-    """Who acts at the terminal; ``--as`` names the clerk or reviewer for the record."""
-    from guihua.core.policy import Actor
-    from guihua.usecases.audit import cli_actor
-
-    me = cli_actor()
-    return Actor(account or me.account, role)
 
 
 @objections_app.command("file")
@@ -54,7 +42,7 @@ def objections_file(
         department,
         source_id,
         reason,
-        _counter_actor(clerk, "service_desk"),
+        staff_actor(clerk, "service_desk"),
     )
     if as_json:
         render.print_json(o.as_dict())
@@ -70,7 +58,10 @@ def objections_list(
     open_only: Annotated[bool, typer.Option("--open", help="Only undecided objections.")] = False,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only those undecided past 30 days.")] = False,
     department: Annotated[str | None, typer.Option("--department", "-d")] = None,
-    subject_id: Annotated[str | None, typer.Option("--subject")] = None,
+    subject_id: Annotated[
+        str | None, typer.Option("--subject", help="One resident's (an audited read).")
+    ] = None,
+    purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -80,9 +71,12 @@ def objections_list(
     from guihua.store.database import open_store
     from guihua.usecases import objections
 
-    rows = objections.list_objections(
-        open_store(db, create=False), open_only, overdue, department, subject_id
-    )
+    store = open_store(db, create=False)
+    if subject_id is not None:
+        mine = objections.subject_objections(store, subject_id, None, purpose, open_only, overdue)
+        rows = [o for o in mine if department is None or o.department == department]
+    else:
+        rows = objections.list_objections(store, open_only, overdue, department)
     if as_json:
         render.print_json({"objections": [o.as_dict() for o in rows], "count": len(rows)})
         return
@@ -130,7 +124,7 @@ def objections_decide(
         objection_id,
         decision,
         reason,
-        _counter_actor(reviewer, "reviewer"),
+        staff_actor(reviewer, "reviewer"),
         changes=_changes(changes or []),
         occurred_at=at_date(occurred_at),
     )
@@ -155,14 +149,14 @@ def _changes(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def defaulters_cmd(at: At = None, db: Db = None, as_json: Json = False) -> None:
+def defaulters_cmd(at: At = None, purpose: Purpose = None, db: Db = None, as_json: Json = False) -> None:
     """Current listings on the defaulter list: case, department, since, legal basis."""
     from rich.table import Table
 
     from guihua.store.database import open_store
     from guihua.usecases import listings
 
-    day, rows = listings.defaulter_list(open_store(db, create=False), at_date(at))
+    day, rows = listings.defaulter_list(open_store(db, create=False), at_date(at), purpose=purpose)
     if as_json:
         render.print_json({"at": day, "listings": [r.as_dict() for r in rows], "count": len(rows)})
         return
@@ -186,7 +180,8 @@ def purge_cmd(
     from guihua.store.database import open_store
     from guihua.usecases import purge
 
-    result = purge.purge(open_store(db, create=False), dry_run=dry_run)
+    with render.working("finding records past retention"):
+        result = purge.purge(open_store(db, create=False), dry_run=dry_run)
     if as_json:
         render.print_json(result.as_dict())
         return

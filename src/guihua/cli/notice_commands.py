@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import Db, Json
+from guihua.cli.options import As, Db, Json, Purpose, staff_actor
 
 if TYPE_CHECKING:
-    from guihua.core.policy import Actor
+    from collections.abc import Callable
+
+    from rich.progress import Progress
+
     from guihua.usecases.outbox import Channel, DeliveryRun
 
 notices_app = typer.Typer(
@@ -54,6 +57,12 @@ def _line(run: DeliveryRun) -> str:
     return text
 
 
+def _ticker(bar: Progress, what: str) -> Callable[[int], None]:
+    """A callback advancing a new task of ``bar`` (one per run, so a loop's runs do not share it)."""
+    task = bar.add_task(what, total=None)
+    return lambda n: bar.advance(task, n)
+
+
 @notices_app.command("deliver")
 def deliver_cmd(
     once: Annotated[bool, typer.Option("--once", help="One run, then exit (the default).")] = False,
@@ -81,7 +90,8 @@ def deliver_cmd(
     """Send due notices on each configured channel; one line (or JSON object) per run.
 
     Each notice is committed as delivered right after its send; failures are retried with a
-    back-off (30 s doubling, at most 1 h). Run one worker per SQLite store.
+    back-off (30 s doubling, at most 1 h). Run one worker per SQLite store. A single run exits 1
+    when a send failed (the failures stay queued for the next run), 0 when every send went.
     """
     from guihua.core.errors import InvalidInput
     from guihua.store.database import open_store
@@ -93,12 +103,15 @@ def deliver_cmd(
     store = open_store(db, create=False)
     try:
         while True:
-            run = deliver_due(store, channels, limit)
+            with render.progress() as bar:
+                run = deliver_due(store, channels, limit, on_progress=_ticker(bar, "sending notices"))
             if as_json:
                 render.print_json(run.as_dict())
             else:
                 render.console.print(_line(run), markup=False)
             if not loop:
+                if run.failed:
+                    raise typer.Exit(1)
                 return
             if run.sent + run.failed < limit:  # a full run: more may be due already
                 time.sleep(interval)
@@ -112,6 +125,7 @@ def deliver_cmd(
 @notices_app.command("list")
 def list_cmd(
     subject_id: Annotated[str, typer.Argument(help="The resident.")],
+    purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -119,14 +133,11 @@ def list_cmd(
     from rich.table import Table
 
     from guihua.store.database import open_store
-    from guihua.usecases import audit
     from guihua.usecases.notices import subject_notices
     from guihua.usecases.subjects import check_subject
 
-    store = open_store(db, create=False)
     sid = check_subject(subject_id)
-    rows = subject_notices(store, sid)
-    audit.record(store, audit.cli_actor(), "subject.notices", subject_id=sid)
+    rows = subject_notices(open_store(db, create=False), sid, purpose=purpose)
     if as_json:
         render.print_json({"subject_id": sid, "notices": rows, "count": len(rows)})
         return
@@ -146,19 +157,11 @@ def list_cmd(
     render.console.print(table)
 
 
-def _clerk(account: str | None) -> Actor:
-    from guihua.core.policy import Actor
-    from guihua.usecases import audit
-
-    me = audit.cli_actor()
-    return Actor(account or me.account, "service_desk" if account else me.role)
-
-
 @contacts_app.command("set")
 def contacts_set(
     subject_id: Annotated[str, typer.Argument(help="The resident.")],
     email: Annotated[str, typer.Option("--email", help="The resident's e-mail address.")],
-    clerk: Annotated[str | None, typer.Option("--as", help="Counter clerk recording it.")] = None,
+    clerk: As = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -166,7 +169,9 @@ def contacts_set(
     from guihua.store.database import open_store
     from guihua.usecases import contacts
 
-    contact = contacts.set_email(open_store(db, create=False), subject_id, email, _clerk(clerk))
+    contact = contacts.set_email(
+        open_store(db, create=False), subject_id, email, staff_actor(clerk, "service_desk")
+    )
     if as_json:
         render.print_json(contact.as_dict())
         return
@@ -179,6 +184,7 @@ def contacts_set(
 @contacts_app.command("show")
 def contacts_show(
     subject_id: Annotated[str, typer.Argument(help="The resident.")],
+    purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -186,7 +192,7 @@ def contacts_show(
     from guihua.store.database import open_store
     from guihua.usecases import audit, contacts
 
-    contact = contacts.show(open_store(db, create=False), subject_id, audit.cli_actor())
+    contact = contacts.show(open_store(db, create=False), subject_id, audit.cli_actor(), purpose)
     if as_json:
         render.print_json(contact.as_dict())
         return

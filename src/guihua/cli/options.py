@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from guihua.core.policy import Actor
 
 Db = Annotated[
     str | None,
@@ -24,3 +27,30 @@ def at_date(value: str | None) -> dt.date | None:
     from guihua.kit.clock import parse_date  # not at start-up: every command imports this module
 
     return parse_date(value, "--at") if value else None
+
+
+Purpose = Annotated[
+    str | None,
+    typer.Option(
+        "--purpose",
+        help="Why you read this resident's data: kept in the audit trail, shown to the resident.",
+    ),
+]
+As = Annotated[
+    str | None,
+    typer.Option(
+        "--as", help="The staff member acting (counter clerk or reviewer), named in the audit trail."
+    ),
+]
+
+
+def staff_actor(account: str | None, role: str) -> Actor:
+    """Who acts at the terminal in ``role`` (counter clerk, reviewer): ``--as``, else the login name.
+
+    The role is the work's, not the person's: a write at the counter is a service desk's and the
+    access policy holds it to what a service desk may do, whoever types it.
+    """
+    from guihua.core.policy import Actor
+    from guihua.usecases.audit import cli_actor
+
+    return Actor(account or cli_actor().account, role)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -36,6 +38,16 @@ def progress() -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+@contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner on stderr while ``what`` runs (a whole-city query, a re-match); nothing on a pipe."""
+    if not err.is_terminal:
+        yield
+        return
+    with err.status(what, spinner="dots"):
+        yield
 
 
 def print_json(obj: Any) -> None:

@@ -46,12 +46,13 @@ def subject_report_cmd(
     kind = reports.format_of(out) if out is not None else None  # refused before anything is read
     if out is not None and not out.parent.exists():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
-    report = reports.subject_report(open_store(db, create=False), sid, at_date(at), purpose=purpose)
-    if out is not None:
-        if kind == "pdf":
-            out.write_bytes(report_pdf.render(report))
-        else:
-            out.write_text(report_html.render(report), encoding="utf-8")
+    with render.working("gathering everything held on the resident"):
+        report = reports.subject_report(open_store(db, create=False), sid, at_date(at), purpose=purpose)
+        if out is not None:
+            if kind == "pdf":
+                out.write_bytes(report_pdf.render(report))
+            else:
+                out.write_text(report_html.render(report), encoding="utf-8")
     if as_json:
         render.print_json(report.as_dict())
     elif out is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import At, Db, Json, at_date
+from guihua.cli.options import At, Db, Json, Purpose, at_date
 
 
 def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer) -> None:
@@ -19,36 +19,54 @@ def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer)
     report_app.command("distribution")(report_distribution)
 
 
-def score_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+def score_cmd(
+    subject_id: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    at: At = None,
+    purpose: Purpose = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
     """A resident's score at a date."""
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    s = scores.subject_score(open_store(db, create=False), subject_id, at_date(at))
+    s = scores.subject_score(open_store(db, create=False), subject_id, at_date(at), purpose=purpose)
     if as_json:
         render.print_json(s.as_dict())
     else:
         render.score_line(s)
 
 
-def explain_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+def explain_cmd(
+    subject_id: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    at: At = None,
+    purpose: Purpose = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
     """Every record behind a score: department, rule, points, dates, caps and legal basis."""
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    e = scores.explain(open_store(db, create=False), subject_id, at_date(at))
+    e = scores.explain(open_store(db, create=False), subject_id, at_date(at), purpose=purpose)
     if as_json:
         render.print_json(e.as_dict())
     else:
         render.explanation(e)
 
 
-def perks_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = False) -> None:
+def perks_cmd(
+    subject_id: Annotated[str, typer.Argument(help="The resident's identity number.")],
+    at: At = None,
+    purpose: Purpose = None,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
     """Each perk with eligible yes/no and the reason."""
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    s, items = scores.perks(open_store(db, create=False), subject_id, at_date(at))
+    s, items = scores.perks(open_store(db, create=False), subject_id, at_date(at), purpose=purpose)
     if as_json:
         render.print_json({**s.as_dict(), "perks": [vars(p) for p in items]})
     else:
@@ -58,14 +76,20 @@ def perks_cmd(subject_id: str, at: At = None, db: Db = None, as_json: Json = Fal
 def export_scores(
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet file.")],
     at: At = None,
+    purpose: Purpose = None,
     db: Db = None,
+    as_json: Json = False,
 ) -> None:
-    """Write subject_id, score, defaulter for every resident with a current record."""
+    """Write subject_id, score, defaulter for every resident with a current record (audited)."""
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    n = scores.export_scores(open_store(db, create=False), out, at_date(at))
-    render.console.print(f"wrote {n:,} scores to {out}")
+    with render.working(f"scoring every resident into {out.name}"):
+        n = scores.export_scores(open_store(db, create=False), out, at_date(at), purpose=purpose)
+    if as_json:
+        render.print_json({"out": str(out), "scores": n})
+    else:
+        render.console.print(f"wrote {n:,} scores to {out}")
 
 
 def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> None:
@@ -73,7 +97,8 @@ def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> 
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    d = scores.distribution(open_store(db, create=False), at_date(at))
+    with render.working("scoring every resident"):
+        d = scores.distribution(open_store(db, create=False), at_date(at))
     if as_json:
         render.print_json(d.as_dict())
     else:

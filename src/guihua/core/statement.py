@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from guihua.core.errors import GuihuaError, NotFound
+from guihua.core.errors import GuihuaError, InvalidInput, NotFound
 
 FORMAT = "guihua-certificate/1"
 ALGORITHM = "Ed25519"
@@ -37,6 +37,8 @@ class CertificateRefused(GuihuaError):
     """A certificate that does not hold; ``kind`` says which way (forged, altered, expired...)."""
 
     code = "certificate_refused"
+    status = 422
+    exit_code = 1  # a check that failed, not bad input
 
     def __init__(self, kind: RefusalKind, message: str) -> None:
         super().__init__(f"{kind}: {message}")
@@ -211,7 +213,7 @@ def new_statement(
     is counted from and checked against; ``issued_at`` is the moment on the clock.
     """
     if valid_days < 1:
-        raise GuihuaError(f"validity of {valid_days} days: a certificate is valid for at least 1 day")
+        raise InvalidInput(f"validity of {valid_days} days: a certificate is valid for at least 1 day")
     utc = issued_at.astimezone(dt.UTC).replace(microsecond=0)
     return Statement(
         code=code,

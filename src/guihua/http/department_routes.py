@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from guihua.core import policy
@@ -33,16 +33,24 @@ def _department_of(request: Request, who: Caller, action: str) -> str:
     return dept
 
 
+async def _payload(request: Request) -> submissions.Payload:
+    """The request's body as received (FastAPI has read it already: this is the same bytes)."""
+    return submissions.Payload.of_body(await request.body())
+
+
+Payload = Annotated[submissions.Payload, Depends(_payload)]
+
+
 def _line(outcome: dict[str, object]) -> int:
     line = outcome.get("line")
     return line if isinstance(line, int) else 0
 
 
 @router.post("/records")
-def submit(request: Request, body: RecordsIn, who: Who) -> dict[str, Any]:
+def submit(request: Request, body: RecordsIn, who: Who, payload: Payload) -> dict[str, Any]:
     """Up to 10,000 records; each gets its outcome (accepted, duplicate, corrected, superseded,
-    rejected + reason). A department whose agreement is not in force is refused whole (403,
-    ``agreement_not_in_force``)."""
+    rejected + reason), and the submission its number and the SHA-256 of the body. A department
+    whose agreement is not in force is refused whole (403, ``agreement_not_in_force``)."""
     dept = _department_of(request, who, "records.submit")
     result = submissions.ingest_chunks(
         store_of(request),
@@ -51,6 +59,7 @@ def submit(request: Request, body: RecordsIn, who: Who) -> dict[str, Any]:
         f"api:{who.account.name}",
         keep_outcomes=True,
         actor=who.actor,
+        payload=payload,
     )
     outcomes = sorted(result.outcomes or [], key=_line)
     return {
@@ -71,9 +80,17 @@ def retract(request: Request, source_id: SourceId, who: Who) -> dict[str, Any]:
 
 @router.get("/rejects")
 def rejects(
-    request: Request, who: Who, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000
+    request: Request,
+    who: Who,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    submission: Annotated[
+        int | None, Query(ge=1, le=records.MAX_ID, description="Only the rows this submission refused")
+    ] = None,
+    open_only: Annotated[
+        bool, Query(alias="open", description="Only rows whose key has not been accepted since")
+    ] = False,
 ) -> dict[str, Any]:
-    """The calling department's own quarantine."""
+    """The calling department's own quarantine (a submission of another department is a 404)."""
     dept = _department_of(request, who, "rejects.read")
-    rows = records.list_rejects(store_of(request), dept, limit)
+    rows = records.list_rejects(store_of(request), dept, limit, submission, open_only)
     return {"department": dept, "count": len(rows), "rejects": rows}

@@ -22,7 +22,7 @@ class BodySizeLimit:
             return
         if _has_nul(scope):
             await _problem(
-                scope, send, 400, "invalid_request", "NUL characters (%00) are not allowed in a path or query"
+                scope, send, 400, "invalid_input", "NUL characters (%00) are not allowed in a path or query"
             )
             return
         headers = dict(scope.get("headers") or [])

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from guihua.core.errors import Conflict, Forbidden, GuihuaError, InvalidInput, NotFound, StoreBusy
+from guihua.core.errors import GuihuaError, InvalidInput, StoreBusy
 
 PROBLEM = "application/problem+json"
 
@@ -57,19 +57,9 @@ async def on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status, exc.code, exc.detail, request.url.path)
 
 
-_STATUS: tuple[tuple[type[GuihuaError], int], ...] = (
-    (StoreBusy, 503),
-    (NotFound, 404),
-    (Conflict, 409),
-    (Forbidden, 403),
-    (InvalidInput, 422),
-)
-
-
 async def on_guihua_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GuihuaError)
-    status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
-    response = problem_response(status, exc.code, exc.message, request.url.path)
+    response = problem_response(exc.status, exc.code, exc.message, request.url.path)
     if isinstance(exc, StoreBusy):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
@@ -80,7 +70,7 @@ async def on_validation(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
     return problem_response(
-        422, "invalid_request", f"{where}: {first.get('msg', 'invalid')}", request.url.path
+        422, InvalidInput.code, f"{where}: {first.get('msg', 'invalid')}", request.url.path
     )
 
 

@@ -63,8 +63,7 @@ def access_log(request: Request, subject_id: SubjectId, who: Who) -> dict[str, A
     store = store_of(request)
     sid = subject_of(subject_id)
     enforce(request, who, policy.read_access_log(who.actor, sid), "subject.access_log", sid)
-    audit.record(store, who.actor, "subject.access_log", subject_id=sid)
-    rows = audit.entries(store, sid, limit=1000)
+    rows = audit.access_log(store, sid, who.actor)
     return {"subject_id": sid, "entries": [{k: r[k] for k in reports.ACCESS_KEYS} for r in rows]}
 
 
@@ -95,9 +94,7 @@ def subject_objections(
     request: Request, subject_id: SubjectId, who: Who, purpose: Purpose = None
 ) -> dict[str, Any]:
     sid = _readable(request, who, subject_id, purpose, "subject.objections")
-    store = store_of(request)
-    rows = objections.list_objections(store, subject_id=sid)
-    audit.record(store, who.actor, "subject.objections", subject_id=sid, purpose=purpose)
+    rows = objections.subject_objections(store_of(request), sid, who.actor, purpose)
     return {"subject_id": sid, "objections": [o.as_dict() for o in rows]}
 
 
@@ -114,9 +111,7 @@ def subject_notices(
 ) -> dict[str, Any]:
     """What the resident was told, when, and whether it was delivered."""
     sid = _readable(request, who, subject_id, purpose, "subject.notices")
-    store = store_of(request)
-    audit.record(store, who.actor, "subject.notices", subject_id=sid, purpose=purpose)
-    return {"subject_id": sid, "notices": notices.subject_notices(store, sid)}
+    return {"subject_id": sid, "notices": notices.subject_notices(store_of(request), sid, who.actor, purpose)}
 
 
 FormatQuery = Annotated[

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import UnreadableFile
 
 ENCODING_HINT = "Guihua reads UTF-8 text (with or without a BOM), and GB 18030 / GBK with --encoding gb18030"
 BASE_COLUMNS: tuple[str, ...] = ("source_id", "subject_id", "metric", "occurred_at")
@@ -44,29 +44,29 @@ class RawChunk:
         return [c for c in self.table.column_names if c not in (*BASE_COLUMNS, LINE)]
 
 
-def not_utf8(name: str, exc: UnicodeDecodeError) -> GuihuaError:
+def not_utf8(name: str, exc: UnicodeDecodeError) -> UnreadableFile:
     """The one-line error for a file that is not UTF-8 text."""
-    return GuihuaError(f"cannot read {name}: not UTF-8 text ({exc.reason}); {ENCODING_HINT}")
+    return UnreadableFile(f"cannot read {name}: not UTF-8 text ({exc.reason}); {ENCODING_HINT}")
 
 
 def check_header(name: str, names: list[str]) -> None:
     if len(names) > MAX_COLUMNS:
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {name}: {len(names):,} columns; a department file has the base columns and one "
             f"per field, at most {MAX_COLUMNS:,}"
         )
     missing = [c for c in BASE_COLUMNS if c not in names]
     if missing:
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {name}: missing column(s) {', '.join(missing)}; "
             f"expected {', '.join(BASE_COLUMNS)} then one column per field"
         )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise GuihuaError(f"cannot read {name}: column(s) {', '.join(dupes)} appear twice")
+        raise UnreadableFile(f"cannot read {name}: column(s) {', '.join(dupes)} appear twice")
     odd = [n for n in names if not n.strip() or n.startswith("__")]
     if odd:
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {name}: column name {odd[0]!r} is empty or reserved (starts with '__')"
         )
 

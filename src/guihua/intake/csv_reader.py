@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import UnreadableFile
 from guihua.intake.chunks import (
     LINE,
     RawChunk,
@@ -38,9 +38,9 @@ def _csv_header(path: Path) -> tuple[list[str], int]:
     except UnicodeDecodeError as exc:
         raise not_utf8(path.name, exc) from exc
     except csv.Error as exc:
-        raise GuihuaError(f"cannot read {path.name}: bad CSV header ({exc})") from exc
+        raise UnreadableFile(f"cannot read {path.name}: bad CSV header ({exc})") from exc
     if not header:
-        raise GuihuaError(f"cannot read {path.name}: the file is empty; a header row is required")
+        raise UnreadableFile(f"cannot read {path.name}: the file is empty; a header row is required")
     return [h.strip() for h in header], spans
 
 
@@ -174,7 +174,7 @@ def _csv_chunks_exact(
             yield from _exact_rows(reader, first, names, chunk_rows, path.name)
         except csv.Error as exc:
             where = f"line {first + reader.line_num}"
-            raise GuihuaError(f"cannot read {path.name}: {where}: {exc} (is a quote left open?)") from exc
+            raise UnreadableFile(f"cannot read {path.name}: {where}: {exc} (is a quote left open?)") from exc
         except UnicodeDecodeError as exc:
             raise not_utf8(path.name, exc) from exc
 
@@ -183,7 +183,7 @@ def _bounded_lines(fh: Any, path: Path) -> Iterator[str]:
     """The file's lines, refusing one longer than a block (memory stays bounded on hostile files)."""
     while line := fh.readline(BLOCK + 1):
         if len(line) > BLOCK:
-            raise GuihuaError(f"cannot read {path.name}: a line is longer than {BLOCK / 2**20:g} MiB")
+            raise UnreadableFile(f"cannot read {path.name}: a line is longer than {BLOCK / 2**20:g} MiB")
         yield line
 
 
@@ -211,7 +211,7 @@ def _exact_rows(reader: Any, first: int, names: list[str], chunk_rows: int, name
                 yield _rows_chunk(names, rows, lines, bad)
                 rows, lines, bad = [], [], []
     except csv.Error as exc:
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {name}: the row starting on line {start}: {exc} (is a quote left open?)"
         ) from exc
     if rows or bad:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import UnreadableFile
 from guihua.intake.chunks import BASE_COLUMNS, LINE, MAX_COLUMNS, NESTED, RawChunk, Unreadable, not_utf8
 
 MAX_LINE = 8 << 20  # a JSON line longer than this is quarantined unparsed
@@ -144,7 +144,7 @@ def jsonl_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
     try:
         fh = path.open(encoding="utf-8-sig")
     except OSError as exc:
-        raise GuihuaError(f"cannot read {path.name}: {exc.strerror}") from exc
+        raise UnreadableFile(f"cannot read {path.name}: {exc.strerror}") from exc
     with fh:
         found = _Rows()
         try:

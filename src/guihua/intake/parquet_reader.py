@@ -8,6 +8,9 @@ is measured from the file's footer first: a column chunk larger than
 :data:`MAX_CHUNK_BYTES` decoded refuses the file whole, and row groups are
 read in batches of about :data:`BATCH_BYTES`. Memory stays bounded whatever
 the file claims.
+
+A file of no rows with the base columns is an empty submission (0 accepted);
+one with no columns at all is refused, as a CSV file without a header is.
 """
 
 from __future__ import annotations
@@ -19,9 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import UnreadableFile
 from guihua.core.reasons import MAX_VALUE
-from guihua.intake.chunks import NOT_TEXT, TOO_LONG, RawChunk, blank_to_null, check_header, with_lines
+from guihua.intake.chunks import (
+    BASE_COLUMNS,
+    NOT_TEXT,
+    TOO_LONG,
+    RawChunk,
+    blank_to_null,
+    check_header,
+    with_lines,
+)
 
 MAX_CHUNK_BYTES = 512 << 20  # decoded bytes of one column in one row group
 BATCH_BYTES = 64 << 20  # decoded bytes of one batch, all columns
@@ -39,20 +50,25 @@ def parquet_chunks(path: Path, chunk_rows: int) -> Iterator[RawChunk]:
                 yield RawChunk(with_lines(table, line))
                 line += table.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise GuihuaError(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
+        raise UnreadableFile(f"cannot read {path.name}: {' '.join(str(exc).split())}") from exc
 
 
 def _open(path: Path) -> pq.ParquetFile:
     try:
         schema = pq.read_schema(path)
+        if not schema.names:  # as a CSV file without a header: refused, even with no rows
+            raise UnreadableFile(
+                f"cannot read {path.name}: the file has no columns; a department file has "
+                f"{', '.join(BASE_COLUMNS)} then one column per field, even when it holds no rows"
+            )
         check_header(path.name, schema.names)
         text = [f.name for f in schema if _is_text(f.type)]
         pf = pq.ParquetFile(path, read_dictionary=text)  # each distinct value decoded once
     except (pa.ArrowException, OSError) as exc:
-        raise GuihuaError(f"cannot read {path.name}: not a Parquet file ({exc})") from exc
+        raise UnreadableFile(f"cannot read {path.name}: not a Parquet file ({exc})") from exc
     for fld in schema:
         if pa.types.is_nested(fld.type):
-            raise GuihuaError(f"cannot read {path.name}: column {fld.name!r} is nested; use scalars")
+            raise UnreadableFile(f"cannot read {path.name}: column {fld.name!r} is nested; use scalars")
     return pf
 
 
@@ -76,7 +92,7 @@ def _batch_rows(pf: pq.ParquetFile, group: int, chunk_rows: int, name: str) -> i
         col = meta.column(j)
         size = int(col.total_uncompressed_size)
         if size > MAX_CHUNK_BYTES:
-            raise GuihuaError(
+            raise UnreadableFile(
                 f"cannot read {name}: column {col.path_in_schema!r} of row group {group} holds "
                 f"{size / 2**20:,.0f} MiB for {meta.num_rows:,} rows; write smaller row groups "
                 f"(a value may hold at most {MAX_VALUE:,} characters)"

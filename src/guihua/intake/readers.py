@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import GuihuaError, InvalidInput, UnreadableFile
 from guihua.intake import csv_reader, jsonl_reader, parquet_reader
 from guihua.intake.chunks import RawChunk
 
@@ -31,7 +31,7 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "pa
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {path.name}: unknown extension {path.suffix or '(none)'!r}; "
             "use .csv, .jsonl or .parquet"
         )
@@ -58,7 +58,7 @@ ENCODINGS: dict[str, str] = {"utf-8": "utf-8", "gb18030": "gb18030", "gbk": "gb1
 def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8") -> Iterator[RawChunk]:
     """Chunks of a department file, by extension; ``encoding`` of a text file (see :data:`ENCODINGS`)."""
     if not path.is_file():
-        raise GuihuaError(f"cannot read {path}: no such file")
+        raise UnreadableFile(f"cannot read {path}: no such file")
     fmt = file_format(path)
     codec = _codec(encoding, fmt, path)
     readers = {
@@ -77,9 +77,9 @@ def read_chunks(path: Path, chunk_rows: int = CHUNK_ROWS, encoding: str = "utf-8
 def _codec(encoding: str, fmt: str, path: Path) -> str:
     codec = ENCODINGS.get(encoding.strip().lower().replace("_", "-").replace("utf8", "utf-8"))
     if codec is None:
-        raise GuihuaError(f"unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)}")
+        raise InvalidInput(f"unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)}")
     if fmt == "parquet" and codec != "utf-8":
-        raise GuihuaError(f"cannot read {path.name}: Parquet text is always UTF-8; leave out --encoding")
+        raise UnreadableFile(f"cannot read {path.name}: Parquet text is always UTF-8; leave out --encoding")
     return codec
 
 
@@ -95,13 +95,13 @@ def _transcoded(reader: Any, path: Path, chunk_rows: int, codec: str) -> Iterato
                 dst.write(piece)
     except UnicodeDecodeError as exc:
         os.unlink(copy)
-        raise GuihuaError(
+        raise UnreadableFile(
             f"cannot read {path.name}: not {codec.upper()} text ({exc.reason} at byte {exc.start})"
         ) from None
     try:
         yield from reader(Path(copy), chunk_rows)
     except GuihuaError as exc:  # name the department's file, not the copy
-        raise GuihuaError(exc.message.replace(Path(copy).name, path.name)) from None
+        raise UnreadableFile(exc.message.replace(Path(copy).name, path.name)) from None
     finally:
         os.unlink(copy)
 

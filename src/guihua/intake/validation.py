@@ -31,8 +31,14 @@ _POLARS_TYPES: dict[str, pl.DataType] = {
     "date": pl.Date(),
 }
 
+# The validator's own columns: named so that no department field (a metric may well declare a
+# field "reason" or "detail") is overwritten by them.
+_REASON, _DETAIL = "__reason", "__detail"
+
 
 Check = tuple[Reason, pl.Expr, pl.Expr]  # a reason, when it applies, what the department is told
+
+
 @dataclass
 class Validated:
     valid: pl.DataFrame  # LINE, base columns (typed), field columns, fields, case_id, action
@@ -128,12 +134,12 @@ class ChunkValidator:
                 valid_subject_id(pl.col("subject_id"), self.today).alias("__id_ok"),
                 pl.col("occurred_at").str.to_date("%Y-%m-%d", strict=False).alias("__occurred"),
             )
-            .with_columns(reason.alias("reason"))
+            .with_columns(reason.alias(_REASON))
             .collect()
         )
-        valid = df.filter(pl.col("reason").is_null())
+        valid = df.filter(pl.col(_REASON).is_null())
         # messages only for the few rejected rows: formatting one for every row cost as much as the reasons
-        rejected = df.filter(pl.col("reason").is_not_null()).with_columns(detail.alias("detail"))
+        rejected = df.filter(pl.col(_REASON).is_not_null()).with_columns(detail.alias(_DETAIL))
         return Validated(self._typed(valid, fields), self._rejects(rejected, chunk, fields))
 
     # -- reasons ----------------------------------------------------------------------
@@ -325,7 +331,10 @@ class ChunkValidator:
             "source_id"
         ).str.contains("\x00", literal=True)
         out = df.select(
-            LINE, "reason", "detail", pl.when(readable_key).then(pl.col("source_id")).alias("source_id")
+            LINE,
+            pl.col(_REASON).alias("reason"),
+            pl.col(_DETAIL).alias("detail"),
+            pl.when(readable_key).then(pl.col("source_id")).alias("source_id"),
         ).with_columns(raw_col.alias("raw"))
         if chunk.unreadable:
             extra = pl.DataFrame(

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from guihua.core.errors import GuihuaError
+from guihua.core.errors import CannotWrite, SigningKeyProblem
 
 PRIVATE_FILE = "signing.key"
 PUBLIC_FILE = "signing.pub"
@@ -76,16 +76,16 @@ def load_public(path: Path) -> Ed25519PublicKey:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise GuihuaError(
+        raise SigningKeyProblem(
             f"cannot read the trusted public key {path}: {exc.strerror or exc}; "
             "pass --public-key FILE (the centre's published signing.pub) or --key-dir"
         ) from None
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError:
-        raise GuihuaError(f"{path} is not a PEM public key") from None
+        raise SigningKeyProblem(f"{path} is not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise GuihuaError(f"{path} is not an Ed25519 public key")
+        raise SigningKeyProblem(f"{path} is not an Ed25519 public key")
     return key
 
 
@@ -93,7 +93,7 @@ def _create(key_dir: Path) -> None:
     try:
         key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise GuihuaError(f"cannot create key folder {key_dir}: {exc.strerror or exc}") from None
+        raise CannotWrite(f"cannot create key folder {key_dir}: {exc.strerror or exc}") from None
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -116,7 +116,7 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
     except OSError as exc:
-        raise GuihuaError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise CannotWrite(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -127,13 +127,13 @@ def _load_private(path: Path) -> SigningKey:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except OSError as exc:
-        raise GuihuaError(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
+        raise SigningKeyProblem(f"cannot read the signing key {path}: {exc.strerror or exc}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise GuihuaError(f"signing key {path} is open to other users: run chmod 600 {path}")
+        raise SigningKeyProblem(f"signing key {path} is open to other users: run chmod 600 {path}")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
-        raise GuihuaError(f"{path} is not an unencrypted PEM private key") from None
+        raise SigningKeyProblem(f"{path} is not an unencrypted PEM private key") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise GuihuaError(f"{path} is not an Ed25519 private key")
+        raise SigningKeyProblem(f"{path} is not an Ed25519 private key")
     return SigningKey(key)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from guihua.core.errors import GuihuaError, InvalidInput, NoStore, StoreBusy
+from guihua.core.errors import InvalidInput, NoStore, StoreBusy, StoreUnavailable
 from guihua.store.dialect import single_writer
 
 DEFAULT_DB = "guihua.db"
@@ -174,15 +174,15 @@ def open_store(db: str | None = None, create: bool = True) -> Store:
     try:
         engine = create_engine(url)
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise GuihuaError(f"cannot open store {db!r}: not a file path or database URL ({exc})") from exc
+        raise StoreUnavailable(f"cannot open store {db!r}: not a file path or database URL ({exc})") from exc
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         path = engine.url.database
         if path and path != ":memory:" and not Path(path).parent.exists():
-            raise GuihuaError(f"cannot open store {db!r}: folder {Path(path).parent} does not exist")
+            raise StoreUnavailable(f"cannot open store {db!r}: folder {Path(path).parent} does not exist")
     elif engine.dialect.name not in SQL_DIALECTS:
-        raise GuihuaError(f"unsupported store {engine.dialect.name!r}: use a SQLite file or PostgreSQL")
+        raise StoreUnavailable(f"unsupported store {engine.dialect.name!r}: use a SQLite file or PostgreSQL")
     store = Store(engine)
     if not create:
         _refuse_if_absent(store, engine.url.render_as_string(hide_password=True))
@@ -190,7 +190,7 @@ def open_store(db: str | None = None, create: bool = True) -> Store:
         migrate(store)
     except OperationalError as exc:
         reason = " ".join(str(exc.orig).split())[:200]
-        raise GuihuaError(f"cannot open store {db or url!r}: {reason}") from exc
+        raise StoreUnavailable(f"cannot open store {db or url!r}: {reason}") from exc
     return store
 
 
@@ -203,7 +203,7 @@ def _refuse_if_absent(store: Store, name: str) -> None:
             present = inspect(conn).has_table("alembic_version")
     except OperationalError as exc:
         reason = " ".join(str(exc.orig).split())[:200]
-        raise GuihuaError(f"cannot open store {name!r}: {reason}") from exc
+        raise StoreUnavailable(f"cannot open store {name!r}: {reason}") from exc
     if not present:
         raise NoStore(f"{name} holds no Guihua store: {_HOW_TO_CREATE.format(db=name)}")
 
@@ -216,7 +216,7 @@ _HOW_TO_CREATE = (
 
 # The newest migration. A store already there opens without importing Alembic (a quarter of a
 # second on every command); tests/store/test_migrations.py checks this is Alembic's own head.
-HEAD_REVISION = "0008_quarantine_digest"
+HEAD_REVISION = "0009_submission_identity"
 
 
 def _alembic_config(conn: Connection) -> Any:

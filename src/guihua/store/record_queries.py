@@ -22,15 +22,29 @@ from guihua.store.database import AnyRow
 from guihua.store.dialect import keys_in, statement
 
 _r, _s, _q = schema.records, schema.submissions, schema.quarantine
+_l = schema.quarantine_refusals
 
 # --------------------------------------------------------------------------- submissions
 
 
 def open_submission(
-    conn: Connection, department: str, origin: str, catalog_version: int, received: dt.datetime
+    conn: Connection,
+    department: str,
+    origin: str,
+    catalog_version: int,
+    received: dt.datetime,
+    identity: dict[str, Any] | None = None,
 ) -> int:
-    """The submission row every accepted and quarantined row of a file points to."""
+    """The submission row every accepted and quarantined row of a file points to.
+
+    ``identity``: what was sent and by whom (``sha256``, ``size_bytes``, ``file_name``, ``sent_by``).
+    """
     counts = {"accepted": 0, "duplicates": 0, "corrected": 0, "rejected": 0, "superseded": 0}
+    known = {k: v for k, v in (identity or {}).items() if k in _IDENTITY}
+    if known.get("file_name"):
+        known["file_name"] = str(known["file_name"])[:255]
+    if known.get("sent_by"):
+        known["sent_by"] = str(known["sent_by"])[:200]
     result = conn.execute(
         insert(_s).values(
             department=department,
@@ -38,6 +52,7 @@ def open_submission(
             received_at=received,
             catalog_version=catalog_version,
             **counts,
+            **known,
         )
     )
     key = result.inserted_primary_key
@@ -45,9 +60,15 @@ def open_submission(
     return int(key[0])
 
 
-def close_submission(conn: Connection, submission_id: int, counts: dict[str, int]) -> None:
-    """Record a submission's final counts (accepted, duplicates, corrected, superseded, rejected)."""
-    conn.execute(update(_s).where(_s.c.id == submission_id).values(**counts))
+_IDENTITY = ("sha256", "size_bytes", "file_name", "sent_by")
+
+
+def close_submission(
+    conn: Connection, submission_id: int, counts: dict[str, int], duration_ms: int | None = None
+) -> None:
+    """Record a submission's final counts (accepted, duplicates, corrected, superseded, rejected)
+    and how long it took."""
+    conn.execute(update(_s).where(_s.c.id == submission_id).values(**counts, duration_ms=duration_ms))
 
 
 # --------------------------------------------------------------------------- current versions
@@ -195,14 +216,22 @@ def subject_history(conn: Connection, subject_id: str) -> list[AnyRow]:
 # --------------------------------------------------------------------------- quarantine
 
 
-def quarantine_rows(conn: Connection, department: str, rows: pl.DataFrame) -> None:
-    """Refused rows, each once: a row (same reason, same text) already quarantined is not added again."""
+def quarantine_rows(conn: Connection, department: str, submission_id: int, rows: pl.DataFrame) -> None:
+    """Refused rows, each once: a row (same line, reason and text) already quarantined is not added
+    again; every one of them is linked to the submission that refused it this time."""
     digests = [quarantine_digest(*row) for row in rows.select("line", "reason", "raw").iter_rows()]
     rows = rows.with_columns(digest=pl.Series(digests, dtype=pl.String)).unique("digest", keep="first")
     condition, params = keys_in(conn, "digest", rows.get_column("digest").to_list())
     sql = f"SELECT digest FROM quarantine WHERE department = :dept AND {condition}"
     known = {r[0] for r in conn.execute(statement(sql), {"dept": department, **params})}
     bulk_insert(conn, "quarantine", rows.filter(~pl.col("digest").is_in(list(known))))
+    condition, params = keys_in(conn, "q.digest", rows.get_column("digest").to_list())
+    link = (
+        "INSERT INTO quarantine_refusals (quarantine_id, submission_id) SELECT q.id, :sub FROM quarantine q "
+        f"WHERE q.department = :dept AND {condition} AND NOT EXISTS (SELECT 1 FROM quarantine_refusals l "
+        "WHERE l.quarantine_id = q.id AND l.submission_id = :sub)"
+    )
+    conn.execute(statement(link), {"dept": department, "sub": submission_id, **params})
 
 
 def quarantine_digest(line: int | None, reason: str, raw: str) -> str:
@@ -214,12 +243,61 @@ def quarantine_digest(line: int | None, reason: str, raw: str) -> str:
     return hashlib.sha256(f"{line}\x1f{reason}\x1f{raw}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def rejects(conn: Connection, department: str | None, limit: int) -> list[dict[str, Any]]:
-    """Quarantined rows, newest submission first."""
-    stmt = select(_q).order_by(_q.c.submission_id.desc(), _q.c.line).limit(limit)
+def rejects(
+    conn: Connection,
+    department: str | None,
+    limit: int | None,
+    submission_id: int | None = None,
+    open_only: bool = False,
+    oldest_first: bool = False,
+) -> list[dict[str, Any]]:
+    """Quarantined rows, newest submission first (``oldest_first``: in the order they were sent).
+
+    Each row has ``open``: no version of its key was stored by the submission that first refused
+    it or a later one (a row without a source id stays open), and ``submissions``: the ids of every
+    submission that refused it, ascending. ``submission_id``: only rows that submission refused;
+    ``open_only``: only open rows.
+    """
+    accepted_since = (
+        select(_r.c.id)
+        .where(
+            _r.c.department == _q.c.department,
+            _r.c.source_id == _q.c.source_id,
+            _r.c.is_current,
+            _r.c.submission_id >= _q.c.submission_id,
+        )
+        .exists()
+    )
+    is_open = _q.c.source_id.is_(None) | ~accepted_since
+    stmt = select(_q, is_open.label("open"))
+    if oldest_first:
+        stmt = stmt.order_by(_q.c.submission_id, _q.c.line, _q.c.id)
+    else:
+        stmt = stmt.order_by(_q.c.submission_id.desc(), _q.c.line, _q.c.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     if department:
         stmt = stmt.where(_q.c.department == department)
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+    if submission_id is not None:
+        refused = select(_l.c.quarantine_id).where(_l.c.submission_id == submission_id)
+        stmt = stmt.where(_q.c.id.in_(refused))
+    if open_only:
+        stmt = stmt.where(is_open)
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    by_row: dict[int, list[int]] = {}
+    for part in _in_parts([int(r["id"]) for r in rows]):
+        links = select(_l.c.quarantine_id, _l.c.submission_id).where(_l.c.quarantine_id.in_(part))
+        for quarantine_id, sub in conn.execute(links):
+            by_row.setdefault(int(quarantine_id), []).append(int(sub))
+    for r in rows:
+        r["open"] = bool(r["open"])
+        r["submissions"] = sorted(by_row.get(int(r["id"]), [int(r["submission_id"])]))
+    return rows
+
+
+def submission_department(conn: Connection, submission_id: int) -> str | None:
+    """The department of a submission, or None when there is no such submission."""
+    return conn.execute(select(_s.c.department).where(_s.c.id == submission_id)).scalar_one_or_none()
 
 
 # --------------------------------------------------------------------------- re-matching

@@ -61,6 +61,14 @@ submissions = Table(
     Column("rejected", BigInteger, nullable=False, default=0),
     # earlier occurrences of a key the same submission sent again (its last one counts); 0007
     Column("superseded", BigInteger, nullable=False, default=0, server_default="0"),
+    # what was sent and by whom (0009; NULL for older submissions): SHA-256 (hex) and size of the
+    # file's bytes or of the API request's body, the file's base name (``origin`` keeps the text
+    # given), the acting account, and how long the submission took
+    Column("sha256", String(64), nullable=True),
+    Column("size_bytes", BigInteger, nullable=True),
+    Column("file_name", String(255), nullable=True),
+    Column("sent_by", String(200), nullable=True),
+    Column("duration_ms", BigInteger, nullable=True),
 )
 
 records = Table(
@@ -139,6 +147,22 @@ quarantine = Table(
     Column("digest", String(64), nullable=True),
     Index("ix_quarantine_department", "department"),
     Index("ix_quarantine_digest", "department", "digest"),
+)
+
+# Every submission that refused a quarantined row (0009): the row is kept once, from the submission
+# that first refused it (``quarantine.submission_id``); a file sent again links it to its own.
+quarantine_refusals = Table(
+    "quarantine_refusals",
+    metadata,
+    Column(
+        "quarantine_id",
+        BigInteger,
+        ForeignKey("quarantine.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Index("ix_quarantine_refusals_submission", "submission_id"),
 )
 
 DERIVED_COLUMNS: tuple[str, ...] = (*MATCH_COLUMNS, "case_id", "action")  # what matching stores

@@ -14,6 +14,8 @@ scheme gives that shape at ``as_of``:
 - some have old penalties that have expired.
 
 Everything is vectorised with NumPy and deterministic for (people, seed, as_of).
+A city may have any size from one resident: a department without records in it
+writes a file of no rows with the columns it has when it has rows.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from guihua.core.catalog import Catalog
+from guihua.intake.chunks import BASE_COLUMNS
 from guihua.synth.synthetic_ids import resident_ids
 
 SHARE_POSITIVE = 0.125
 SHARE_DEFAULTER = 0.0004
 SHARE_RESOLVED = 0.001
 SHARE_EXPIRED_PENALTY = 0.05
+MIN_DEFAULTERS_CITY = 1000  # a district this large has at least one defaulter; a smaller one none
 _ARROW = {
     "int": pa.int64(),
     "number": pa.float64(),
@@ -50,24 +54,33 @@ class _Department:
 
     code: str
     batches: list[dict[str, np.ndarray]] = field(default_factory=list)
+    # every column a batch of this department has, even an empty one: its file's schema
+    columns: dict[str, None] = field(default_factory=lambda: dict.fromkeys(BASE_COLUMNS))
 
     def add(self, metric: str, subjects: np.ndarray, days: np.ndarray, **fields: np.ndarray) -> None:
-        """Queue one batch of ``metric`` records (none if ``subjects`` is empty)."""
+        """Queue one batch of ``metric`` records (none if ``subjects`` is empty; its columns count still)."""
+        self.columns.update(dict.fromkeys(fields))
         if len(subjects):
             metrics = np.full(len(subjects), metric, dtype=object)
             self.batches.append({"subject_id": subjects, "metric": metrics, "occurred_at": days, **fields})
 
     def table(self, types: dict[str, pa.DataType], part: int) -> pa.Table:
-        """All batches as one Arrow table, numbered in batch order; fields a batch lacks are null."""
+        """All batches as one Arrow table, numbered in batch order; fields a batch lacks are null.
+
+        A department with no records this time still has every column (a valid file of no rows).
+        """
         total = sum(len(b["subject_id"]) for b in self.batches)
         ids = [f"{self.code}-{part:03d}-{i:08d}" for i in range(1, total + 1)]
         data: dict[str, pa.Array] = {"source_id": pa.array(ids, pa.string())}
-        for name in dict.fromkeys(k for b in self.batches for k in b):
+        for name in self.columns:
+            if name == "source_id":
+                continue
             values = np.concatenate(
                 [
                     b[name].astype(object) if name in b else np.full(len(b["subject_id"]), None, dtype=object)
                     for b in self.batches
                 ]
+                or [np.array([], dtype=object)]
             )
             kind = pa.date32() if name == "occurred_at" else types.get(name, pa.string())
             data[name] = pa.array(values, kind, from_pandas=True)
@@ -186,7 +199,7 @@ def _draw_groups(city: _City) -> _Groups:
     n, ids = city.people, city.ids
     order = city.rng.permutation(n)
     k_pos = round(n * SHARE_POSITIVE)
-    k_def = max(1, round(n * SHARE_DEFAULTER)) if n >= 1000 else 0
+    k_def = max(1, round(n * SHARE_DEFAULTER)) if n >= MIN_DEFAULTERS_CITY else 0
     k_res = round(n * SHARE_RESOLVED)
     return _Groups(
         positive=ids[order[:k_pos]],

@@ -111,6 +111,14 @@ def verify(store: Store) -> Verification:
     return Verification(count, prev)
 
 
+def access_log(
+    store: Store, subject_id: str, actor: Actor, purpose: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Who read a resident's data, newest first; reading it is itself an audited read."""
+    record(store, actor, "subject.access_log", subject_id=subject_id, purpose=purpose)
+    return entries(store, subject_id, limit)
+
+
 def entries(store: Store, subject_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Newest first; for one subject: who read this resident's data, when, as whom, why."""
     with store.begin() as conn:

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from guihua.core import statement as cert
-from guihua.core.errors import GuihuaError, InvalidInput
+from guihua.core.errors import CannotWrite, Conflict, InvalidInput
 from guihua.core.policy import Actor
 from guihua.documents import certificate_pdf
 from guihua.kit import signing
@@ -136,6 +136,7 @@ def issue(
     at: dt.date | None = None,
     valid_days: int | None = None,
     actor: Actor | None = None,
+    purpose: str | None = None,
 ) -> Issued:
     """Certify the resident's listing status at ``at`` (default today) into ``out`` (.pdf or .json).
 
@@ -158,12 +159,12 @@ def issue(
         url = verification_url(code)
         content = certificate_pdf.render(statement, signed, url) if kind == "pdf" else signed
         try:
-            _store(store, statement, actor)
+            _store(store, statement, actor, purpose)
         except IntegrityError:
             continue
         _write(out, content)
         return Issued(statement, url, out)
-    raise GuihuaError("could not find an unused certificate code; try again")
+    raise Conflict("could not find an unused certificate code; try again")
 
 
 def _today(store: Store) -> dt.date:
@@ -172,7 +173,7 @@ def _today(store: Store) -> dt.date:
         return today(active_catalog(conn).catalog.scheme.timezone)
 
 
-def _store(store: Store, s: cert.Statement, actor: Actor) -> None:
+def _store(store: Store, s: cert.Statement, actor: Actor, purpose: str | None) -> None:
     with store.begin() as conn:
         certificate_queries.add(
             conn,
@@ -192,6 +193,7 @@ def _store(store: Store, s: cert.Statement, actor: Actor) -> None:
             actor,
             "certificate.issue",
             subject_id=s.subject_id,
+            purpose=purpose,
             detail=f"{cert.display_code(s.code)} at {s.at}: {s.finding.status}, valid until {s.valid_until}",
         )
 
@@ -210,7 +212,7 @@ def _write(out: Path, content: bytes) -> None:
             fh.write(content)
         os.replace(tmp, out)
     except OSError as exc:
-        raise GuihuaError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise CannotWrite(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------- verify (offline)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
 
+from guihua.core.results import Distribution
 from guihua.kit.clock import today
 from guihua.schemes import load_default_catalog
-from guihua.store.database import open_store, resolve_url
-from guihua.usecases import scores, submissions
+from guihua.store.database import Store, open_store, resolve_url
+from guihua.usecases import manifests, scores
 
 
 def synth_city(
@@ -31,8 +33,43 @@ def synth_city(
     return manifest
 
 
-def run_demo(people: int, seed: int, db: str, progress: Callable[[], Any], render: Any) -> None:
-    """Build ``db`` afresh from a city of ``people`` and show what the scheme says about it."""
+@dataclass(frozen=True)
+class Example:
+    """A resident the demo explains (above base, below base), or why the city has none."""
+
+    label: str  # "above" or "below"
+    subject_id: str | None
+    note: str  # why there is none, when subject_id is None
+
+
+@dataclass(frozen=True)
+class Demo:
+    """What the demo built: the store, the city's size, its distribution and two residents."""
+
+    db: str
+    people: int
+    departments: int
+    distribution: Distribution
+    examples: list[Example]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "db": self.db,
+            "people": self.people,
+            "departments": self.departments,
+            "distribution": self.distribution.as_dict(),
+            "examples": [vars(e) for e in self.examples],
+        }
+
+
+def build_demo(
+    people: int,
+    seed: int,
+    db: str,
+    on_synth: Callable[[int], None] | None = None,
+    on_file: Callable[[manifests.ManifestEntry, int, int], None] | None = None,
+) -> Demo:
+    """Build ``db`` afresh from a city of ``people`` and find what the scheme says about it."""
     url = resolve_url(db)
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -42,26 +79,38 @@ def run_demo(people: int, seed: int, db: str, progress: Callable[[], Any], rende
         city = path.parent / "city"
     else:
         city = Path("demo/city")
-    with progress() as bar:
-        task = bar.add_task("synthesising residents", total=people)
-        manifest = synth_city(people, seed, city, None, lambda n: bar.advance(task, n))
+    manifest = synth_city(people, seed, city, None, on_synth)
     store = open_store(db)
-    with progress() as bar:
-        task = bar.add_task("ingesting department files", total=len(manifest))
-        for entry in manifest:
-            bar.update(task, description=f"ingesting {entry['department']}")
-            submissions.ingest_file(store, city / entry["file"], entry["department"])
-            bar.advance(task)
-    render.console.print(f"Demo store {db}: {people:,} residents from {len(manifest)} departments\n")
-    render.distribution(scores.distribution(store))
+    load = manifests.load_manifest(store, city / "manifest.json", on_file=on_file)
+    if load.failed:  # a city just written always loads; if not, say what stopped it (of the same kind)
+        failed = load.failed
+        raise type(failed.exc)(f"the demo city did not load: {failed.entry.file}: {failed.error}")
+    distribution = scores.distribution(store)
+    return Demo(db, people, len(manifest), distribution, _examples(store, people, distribution.base))
+
+
+def _examples(store: Store, people: int, base: int) -> list[Example]:
+    """One resident above base and one below (a defaulter); if the city has none, why."""
+    from guihua.synth.city import MIN_DEFAULTERS_CITY
+
+    residents = f"{people:,} resident{'' if people == 1 else 's'}"
+    few = f" (a synthetic city has defaulters from {MIN_DEFAULTERS_CITY:,} residents)"
     table = scores.all_scores(store, today())
-    base = 100
-    for label, mask in (
-        ("above", pc.greater(table.column("score"), base)),
-        ("below", pc.less(table.column("score"), base)),
+    found = []
+    for label, mask, none in (
+        (
+            "above",
+            pc.greater(table.column("score"), base),
+            f"No resident is above base in this city of {residents} (about one in eight is drawn there)",
+        ),
+        (
+            "below",
+            pc.less(table.column("score"), base),
+            f"No resident is below base in this city of {residents}: no defaulter to explain"
+            + (few if people < MIN_DEFAULTERS_CITY else ""),
+        ),
     ):
         chosen = table.filter(mask)
-        if chosen.num_rows:
-            sid = chosen.column("subject_id")[0].as_py()
-            render.console.print(f"\n[bold]A resident {label} base[/]: guihua explain {sid} --db {db}")
-            render.explanation(scores.explain(store, sid))
+        sid = chosen.column("subject_id")[0].as_py() if chosen.num_rows else None
+        found.append(Example(label, sid, "" if sid else none))
+    return found

@@ -41,7 +41,7 @@ def _listing(row: dict[str, Any], catalog: Catalog) -> Listing:
 
 
 def defaulter_list(
-    store: Store, at: dt.date | None = None, actor: Actor | None = None
+    store: Store, at: dt.date | None = None, actor: Actor | None = None, purpose: str | None = None
 ) -> tuple[str, list[Listing]]:
     """Every open listing at ``at`` (default today): case, department, since when, its legal basis."""
     with store.begin() as conn:
@@ -49,7 +49,11 @@ def defaulter_list(
         day = scheme_day(active, at)
         rows = query_rows(conn, open_cases, active.catalog, day)
     audit.record(
-        store, actor or audit.cli_actor(), "defaulters.list", detail=f"{len(rows)} open listings at {day}"
+        store,
+        actor or audit.cli_actor(),
+        "defaulters.list",
+        purpose=purpose,
+        detail=f"{len(rows)} open listings at {day}",
     )
     found = [_listing(r, active.catalog) for r in rows]
     return day.isoformat(), sorted(found, key=lambda x: (x.listed_on, x.subject_id, x.case_id))

@@ -204,6 +204,21 @@ def _correct(
         )
 
 
+def subject_objections(
+    store: Store,
+    subject_id: str,
+    actor: Actor | None = None,
+    purpose: str | None = None,
+    open_only: bool = False,
+    overdue_only: bool = False,
+) -> list[Objection]:
+    """One resident's objections with their state today; the read is audited."""
+    sid = check_subject(subject_id)
+    rows = list_objections(store, open_only, overdue_only, subject_id=sid)
+    audit.record(store, actor or audit.cli_actor(), "subject.objections", subject_id=sid, purpose=purpose)
+    return rows
+
+
 def list_objections(
     store: Store,
     open_only: bool = False,

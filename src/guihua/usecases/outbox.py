@@ -28,7 +28,7 @@ store; a second one could send a notice twice (still keyed by its id), never los
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -212,11 +212,16 @@ def _deliver_one(
 
 
 def deliver_due(
-    store: Store, channels: Sequence[Channel], limit: int = 1000, at: dt.datetime | None = None
+    store: Store,
+    channels: Sequence[Channel],
+    limit: int = 1000,
+    at: dt.datetime | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> DeliveryRun:
     """One run: enqueue, then send up to ``limit`` due rows, each committed right after its send.
 
-    ``at`` is the moment rows are due by (default now; tests move it to skip a back-off).
+    ``at`` is the moment rows are due by (default now; tests move it to skip a back-off);
+    ``on_progress`` hears of each attempt (a slow relay keeps a terminal's spinner turning).
     """
     by_name = {ch.name: ch for ch in channels}
     run = DeliveryRun(channels={name: dict.fromkeys(_COUNTS, 0) for name in by_name})
@@ -239,6 +244,8 @@ def deliver_due(
                 continue  # taken by another worker, or no longer due
             channel, outcome = result
             done += 1
+            if on_progress is not None:
+                on_progress(1)
             if outcome.status != "no_address":  # counted below, with those already waiting
                 run.count(channel, "sent" if outcome.status == "delivered" else "failed")
             if outcome.error and len(run.errors) < 5:

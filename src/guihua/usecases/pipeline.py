@@ -48,6 +48,8 @@ class IngestResult:
     rejected: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     outcomes: list[dict[str, object]] | None = None  # per row, when asked for
+    sha256: str | None = None  # of the file's bytes or the request's body (None: not known)
+    size_bytes: int | None = None
 
     def counts(self) -> dict[str, int]:
         return {
@@ -63,6 +65,8 @@ class IngestResult:
             **self.counts(),
             "rejected_by_reason": self.rejected_by_reason,
             "submission_id": self.submission_id,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
             "department": self.department,
             "catalog_version": self.catalog_version,
         }
@@ -202,7 +206,7 @@ class StoringStep:
                 }
                 for r in rows.iter_rows(named=True)
             ]
-        record_queries.quarantine_rows(self.conn, self.result.department, rows)
+        record_queries.quarantine_rows(self.conn, self.result.department, self.result.submission_id, rows)
 
     def _outcomes(self, rows: pl.DataFrame) -> None:
         """Per-row outcomes, when asked for (a stored row's index is kept: a later chunk may supersede it)."""

@@ -74,7 +74,7 @@ def subject_report(
     catalog, history = _history(store, sid)
     found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ROWS)
     _, cases = listings.cases_of(store, sid, day)
-    sent = [_notice(n) for n in notices.subject_notices(store, sid)]
+    sent = [_notice(n) for n in notices.notices_of(store, sid)]
     access = [
         AccessEntry(**{k: r[k] for k in ACCESS_KEYS}) for r in audit.entries(store, sid, limit=MAX_ROWS)
     ]

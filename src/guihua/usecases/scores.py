@@ -64,12 +64,16 @@ def subject_score(
 
 
 def perks(
-    store: Store, subject_id: str, at: dt.date | None = None, actor: Actor | None = None
+    store: Store,
+    subject_id: str,
+    at: dt.date | None = None,
+    actor: Actor | None = None,
+    purpose: str | None = None,
 ) -> tuple[Score, list[PerkEligibility]]:
     """Each perk of the scheme: eligible or not, with every reason that applies (spec section 6)."""
     sid = check_subject(subject_id)
     active, day, row = _perk_row(store, sid, at)
-    audit.record(store, actor or audit.cli_actor(), "subject.score", subject_id=sid, purpose="perks")
+    audit.record(store, actor or audit.cli_actor(), "subject.perks", subject_id=sid, purpose=purpose)
     s = _score(active, sid, day, row)
     return s, [perk_answer(active.catalog, i, s, row) for i in range(len(active.catalog.perks))]
 
@@ -204,7 +208,14 @@ def all_scores(store: Store, at: dt.date | None = None) -> pa.Table:
     ).sort_by("subject_id")
 
 
-def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
+def export_scores(
+    store: Store,
+    out: Path,
+    at: dt.date | None = None,
+    actor: Actor | None = None,
+    purpose: str | None = None,
+) -> int:
+    """Every score into ``out`` (.csv or .parquet); the export is audited with its purpose."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -217,7 +228,13 @@ def export_scores(store: Store, out: Path, at: dt.date | None = None) -> int:
     with store.begin() as conn:
         day = scheme_day(active_catalog(conn), at)
     table = all_scores(store, day)
-    audit.record(store, audit.cli_actor(), "scores.export", detail=f"{table.num_rows} subjects at {day}")
+    audit.record(
+        store,
+        actor or audit.cli_actor(),
+        "scores.export",
+        purpose=purpose,
+        detail=f"{table.num_rows} subjects at {day}",
+    )
     table = table.append_column("at", pa.array([day] * table.num_rows, pa.date32()))
     if suffix == ".csv":
         pacsv.write_csv(table, out)

@@ -11,6 +11,8 @@ ahead of storing (:mod:`guihua.usecases.pipeline`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import time
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from guihua.core.catalog import Catalog, Department
-from guihua.core.errors import AgreementNotInForce, Conflict, NotFound
+from guihua.core.errors import AgreementNotInForce, Conflict, NotFound, UnreadableFile
 from guihua.core.policy import Actor
 from guihua.engine.batch import BatchMatcher
 from guihua.intake.chunks import RawChunk
@@ -37,6 +39,31 @@ from guihua.usecases.pipeline import StoringStep, checked_ahead
 
 
 @dataclass(frozen=True)
+class Payload:
+    """What was sent, byte for byte: its SHA-256 (hex) and size; the file's base name when it was a file."""
+
+    sha256: str
+    size_bytes: int
+    file_name: str | None = None
+
+    @classmethod
+    def of_file(cls, path: Path) -> Payload:
+        """The file's digest and size, read in blocks (never whole into memory)."""
+        try:
+            with path.open("rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256")
+                size = fh.tell()
+        except OSError as exc:
+            raise UnreadableFile(f"cannot read {path.name}: {exc.strerror}") from exc
+        return cls(digest.hexdigest(), size, path.name)
+
+    @classmethod
+    def of_body(cls, body: bytes) -> Payload:
+        """An API request's body as received."""
+        return cls(hashlib.sha256(body).hexdigest(), len(body))
+
+
+@dataclass(frozen=True)
 class Submission:
     """One department's submission: who sends what, on which day, and what the caller wants back."""
 
@@ -48,6 +75,8 @@ class Submission:
     size_hint: int = 0  # about how many rows (a load larger than the store is a bulk load)
     on_progress: Callable[[int], None] | None = None
     due_process: bool = False  # a reviewer's correction: due process, so no agreement is needed
+    payload: Payload | None = None  # what was sent (None: not bytes, as a reviewer's correction)
+    started: float | None = None  # time.monotonic() when receiving began (None: when storing begins)
 
 
 def ingest_file(
@@ -59,9 +88,18 @@ def ingest_file(
     encoding: str = "utf-8",
 ) -> IngestResult:
     """Ingest a CSV, JSON Lines or Parquet file for ``department`` (``as_of``: the day it is received)."""
+    started = time.monotonic()
     chunks = read_chunks(path, encoding=encoding)
     return ingest_chunks(
-        store, chunks, department, str(path), on_progress, as_of, size_hint=estimated_rows(path)
+        store,
+        chunks,
+        department,
+        str(path),
+        on_progress,
+        as_of,
+        size_hint=estimated_rows(path),
+        payload=Payload.of_file(path),
+        started=started,
     )
 
 
@@ -75,10 +113,23 @@ def ingest_chunks(
     keep_outcomes: bool = False,
     size_hint: int = 0,
     actor: Actor | None = None,
+    payload: Payload | None = None,
+    started: float | None = None,
 ) -> IngestResult:
     """One submission in its own transaction; refused whole when the agreement is not in force."""
     actor = actor or audit.cli_actor()
-    sent = Submission(department, origin, as_of, actor, keep_outcomes, size_hint, on_progress)
+    started = time.monotonic() if started is None else started
+    sent = Submission(
+        department,
+        origin,
+        as_of,
+        actor,
+        keep_outcomes,
+        size_hint,
+        on_progress,
+        payload=payload,
+        started=started,
+    )
     try:
         with store.begin(bulk=_mostly_new(store, size_hint)) as conn:
             return ingest_in(conn, chunks, sent)
@@ -115,6 +166,7 @@ def submitting_department(catalog: Catalog, department: str, day: dt.date) -> De
 
 def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) -> IngestResult:
     """:func:`ingest_chunks` in the caller's transaction (a reviewer's correction lands with its decision)."""
+    started = time.monotonic() if sent.started is None else sent.started
     active = ensure_catalog(conn)
     catalog, department = active.catalog, sent.department
     day = sent.as_of or today(catalog.scheme.timezone)
@@ -124,8 +176,13 @@ def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) ->
         raise NotFound(f"unknown department {department!r}")
     assert active.version is not None
     received = now()
-    sub_id = record_queries.open_submission(conn, department, sent.origin, active.version, received)
+    actor = sent.actor or audit.cli_actor()
+    sub_id = record_queries.open_submission(
+        conn, department, sent.origin, active.version, received, _identity(sent, actor)
+    )
     result = IngestResult(sub_id, department, active.version)
+    if sent.payload is not None:
+        result.sha256, result.size_bytes = sent.payload.sha256, sent.payload.size_bytes
     result.outcomes = [] if sent.keep_outcomes else None
     metrics = frozenset(catalog.department_by_code[department].metrics)
     step = StoringStep(
@@ -144,12 +201,22 @@ def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) ->
     )
     audit.append(
         conn,
-        sent.actor or audit.cli_actor(),
+        actor,
         "records.ingest",
         detail=f"{department} submission {sub_id}: {counts}, {result.rejected} rejected",
     )
-    record_queries.close_submission(conn, sub_id, result.counts())
+    duration_ms = round((time.monotonic() - started) * 1000)
+    record_queries.close_submission(conn, sub_id, result.counts(), duration_ms)
     return result
+
+
+def _identity(sent: Submission, actor: Actor) -> dict[str, object]:
+    """What the submission row says about what was sent and by whom."""
+    found: dict[str, object] = {"sent_by": actor.account}
+    if sent.payload is not None:
+        p = sent.payload
+        found |= {"sha256": p.sha256, "size_bytes": p.size_bytes, "file_name": p.file_name}
+    return found
 
 
 def _store_all(
