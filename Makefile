@@ -15,8 +15,14 @@ $(UV):
 
 $(BIN)/guihua: $(UV) pyproject.toml uv.lock
 	@echo "setting up: Guihua and its locked dependencies (uv.lock) in $(VENV)/; about 30 s the first time"
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --inexact --compile-bytecode --python $(PYTHON)
 	@touch $(BIN)/guihua
+
+# The optional extra guihua[spark] (PySpark; Java 17 is the machine's): the suite runs every engine.
+$(VENV)/.spark: $(BIN)/guihua
+	@echo "setting up: PySpark (the optional extra guihua[spark]) for the Spark engine's tests"
+	$(UV) sync --frozen --inexact --compile-bytecode --python $(PYTHON) --extra spark
+	@touch $@
 
 venv: $(BIN)/guihua ## .venv with the project installed; `guihua` on .venv/bin (idempotent)
 
@@ -34,10 +40,10 @@ test-tools:
 	    || echo "could not install$$missing: the tests that need them skip (fail under CI=true)"; \
 	fi
 
-test: venv test-tools ## the whole suite (PostgreSQL tests run when CI=true, else skip if no server answers)
+test: venv $(VENV)/.spark test-tools ## the whole suite (PostgreSQL tests run when CI=true, else skip if no server answers)
 	$(BIN)/pytest
 
-bench: venv ## benchmarks with ratios to floors measured in the same run; writes bench/RESULTS.md
+bench: venv $(VENV)/.spark ## benchmarks with ratios to floors measured in the same run; writes bench/RESULTS.md
 	$(BIN)/python bench/run.py
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || echo "wrk unavailable: HTTP benchmark skipped"
 	@if command -v wrk >/dev/null; then $(BIN)/python bench/http.py; fi
