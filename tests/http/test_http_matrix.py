@@ -36,6 +36,7 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/health", {r or "none": 200 for r in ROLES}),
     ("GET", "/api/v1/stats/distribution", {r or "none": 200 for r in ROLES}),
     ("GET", "/api/v1/catalog", {r or "none": 200 for r in ROLES}),
+    ("GET", "/api/v1/audit/checkpoint", {r or "none": 200 for r in ROLES}),
     ("GET", f"/api/v1/subjects/{A}/score", READ_A),
     ("GET", f"/api/v1/subjects/{A}/score?purpose=counter", READ_A_PURPOSE),
     ("GET", f"/api/v1/subjects/{B}/score?purpose=counter", {**READ_A_PURPOSE, "resident": 403}),
@@ -110,6 +111,7 @@ def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: st
         "/api/v1/health": 200,
         "/api/v1/stats/distribution": 200,
         "/api/v1/catalog": 200,
+        "/api/v1/audit/checkpoint": 200,
         "/api/v1/certificates/ABCD-EFGH-JKMN": 404,
     }
     if path in public:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import Db, Json, Purpose, at_date
+from guihua.cli.options import Db, Json, KeyDir, at_date
 
 
 def register(app: typer.Typer) -> None:
@@ -23,10 +23,6 @@ def register(app: typer.Typer) -> None:
     accounts_app.command("list")(accounts_list)
     accounts_app.command("revoke")(accounts_revoke)
     app.add_typer(accounts_app, name="accounts")
-    audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
-    audit_app.command("verify")(audit_verify)
-    audit_app.command("log")(audit_log)
-    app.add_typer(audit_app, name="audit")
 
 
 def init_cmd(db: Db = None, as_json: Json = False) -> None:
@@ -123,6 +119,18 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="One line per request.")
     ] = True,
+    checkpoint_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint-dir",
+            envvar="GUIHUA_CHECKPOINT_DIR",
+            help="Keep a signed checkpoint of the audit trail here (outside the store) on a schedule.",
+        ),
+    ] = None,
+    checkpoint_every: Annotated[
+        float, typer.Option("--checkpoint-every", min=0.01, help="Minutes between checkpoints.")
+    ] = 60.0,
+    key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
     """Run the HTTP service (OpenAPI at /openapi.json, docs at /docs, endpoints under /api/v1)."""
@@ -133,7 +141,16 @@ def serve(
     from guihua.store.database import open_store
 
     config = uvicorn.Config(
-        create_app(open_store(db, create=False)), host=host, port=port, workers=1, access_log=access_log
+        create_app(
+            open_store(db, create=False),
+            key_dir=key_dir,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every * 60,
+        ),
+        host=host,
+        port=port,
+        workers=1,
+        access_log=access_log,
     )
     server = uvicorn.Server(config)
     logs.install()
@@ -193,59 +210,3 @@ def accounts_revoke(name: str, db: Db = None, as_json: Json = False) -> None:
         render.print_json({"name": name, "revoked": True})
         return
     render.console.print(f"account {name} revoked", markup=False)
-
-
-def audit_verify(db: Db = None, as_json: Json = False) -> None:
-    """Check the audit trail's hash chain: exit 0 if intact, 1 naming the first broken entry."""
-    from guihua.store.database import open_store
-    from guihua.usecases import audit
-
-    result = audit.verify(open_store(db, create=False))
-    if as_json:
-        render.print_json(
-            {
-                "intact": result.intact,
-                "entries": result.entries,
-                "head": result.head,
-                "broken_at": result.broken_at,
-                "reason": result.reason,
-            }
-        )
-        if not result.intact:
-            raise typer.Exit(1)
-        return
-    if not result.intact:
-        render.err.print(f"audit trail broken at entry {result.broken_at}: {result.reason}", markup=False)
-        raise typer.Exit(1)
-    render.console.print(f"audit trail intact: {result.entries:,} entries; head {result.head}")
-
-
-def audit_log(
-    subject: Annotated[
-        str | None, typer.Option("--subject", help="Only entries about this resident.")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
-    purpose: Purpose = None,
-    db: Db = None,
-    as_json: Json = False,
-) -> None:
-    """Recent audit entries, newest first (resident ids masked); one resident's is an audited read."""
-    from guihua.store.database import open_store
-    from guihua.usecases import audit
-    from guihua.usecases.subjects import check_subject
-
-    store = open_store(db, create=False)
-    if subject:
-        rows = audit.access_log(store, check_subject(subject), audit.cli_actor(), purpose, limit)
-    else:
-        rows = audit.entries(store, None, limit)
-    if as_json:
-        render.print_json({"entries": [{**r, "subject_id": audit.mask(r["subject_id"])} for r in rows]})
-        return
-    for r in rows:
-        who = f"{r['account']} ({r['role']})"
-        about = f" {audit.mask(r['subject_id'])}" if r["subject_id"] else ""
-        why = f" purpose: {r['purpose']}" if r["purpose"] else ""
-        render.console.print(
-            f"{r['seq']:>6} {r['at'][:19]} {who} {r['action']}{about} {r['outcome']}{why}", markup=False
-        )

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from guihua.cli import (
     admin_commands,
+    audit_commands,
     catalog_commands,
     certificate_commands,
     due_process_commands,
@@ -57,6 +58,7 @@ due_process_commands.register(app)
 certificate_commands.register(app)
 notice_commands.register(app)
 admin_commands.register(app)
+audit_commands.register(app)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from guihua.cli import render
-from guihua.cli.options import As, At, Db, Json, Purpose, at_date, staff_actor
+from guihua.cli.options import As, At, Db, Json, KeyDir, Purpose, at_date, staff_actor
 
 
 class _IssueByDefault(TyperGroup):
@@ -38,17 +38,6 @@ certificate_app = typer.Typer(
     "`guihua certificate issue SUBJECT_ID --out FILE`.",
     no_args_is_help=True,
 )
-
-KeyDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--key-dir",
-        envvar="GUIHUA_KEY_DIR",
-        help="Folder of the signing key pair "
-        "(default: keys/ beside a SQLite store, else ~/.config/guihua/keys).",
-        show_default=False,
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -16,6 +17,16 @@ Db = Annotated[
         "--db",
         envvar="GUIHUA_DB",
         help="Store: a file path or SQLAlchemy URL (default guihua.db here; GUIHUA_DB overrides).",
+        show_default=False,
+    ),
+]
+KeyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-dir",
+        envvar="GUIHUA_KEY_DIR",
+        help="Folder of the signing key pair "
+        "(default: keys/ beside a SQLite store, else ~/.config/guihua/keys).",
         show_default=False,
     ),
 ]

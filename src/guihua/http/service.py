@@ -5,6 +5,10 @@ Endpoints parse, ask the access policy, call a use case and shape the answer.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError
 from guihua.http import (
+    audit_routes,
     department_routes,
     problems,
     provider_routes,
@@ -23,11 +28,23 @@ from guihua.http import (
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from guihua.store.database import Store
 
-ROUTERS = (public_routes, subject_routes, department_routes, provider_routes, review_routes)
+ROUTERS = (public_routes, audit_routes, subject_routes, department_routes, provider_routes, review_routes)
 
 
-def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
+def create_app(
+    store: Store,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    key_dir: Path | None = None,
+    checkpoint_dir: Path | None = None,
+    checkpoint_every: float = 3600.0,
+) -> FastAPI:
+    """The service on ``store``; with ``checkpoint_dir`` it keeps a signed checkpoint of the audit
+    trail there every ``checkpoint_every`` seconds (and once at start)."""
+    from guihua.usecases.certificates import key_dir as default_key_dir
+
+    keys = key_dir or default_key_dir(None, store.engine.url.render_as_string(hide_password=False))
     app = FastAPI(
+        lifespan=_checkpoints(store, keys, checkpoint_dir, checkpoint_every),
         responses=problems.problem_responses(400, 401, 403, 404, 409, 413, 422),
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
@@ -36,6 +53,7 @@ def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
         docs_url="/docs",
     )
     app.state.store = store
+    app.state.key_dir = keys
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(GuihuaError, problems.on_guihua_error)
@@ -45,6 +63,46 @@ def create_app(store: Store, max_body_bytes: int = DEFAULT_MAX_BODY) -> FastAPI:
         app.include_router(module.router)
     _declare_problem_schema(app)
     return app
+
+
+def _checkpoints(store: Store, keys: Path, folder: Path | None, every: float) -> Any:
+    """A lifespan that keeps checkpoints in ``folder`` on a schedule while the service runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if folder is None:
+            yield
+            return
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=_keep_checkpoints, args=(store, keys, folder, every, stop), daemon=True
+        )
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            worker.join(10)
+
+    return lifespan
+
+
+def _keep_checkpoints(store: Store, keys: Path, folder: Path, every: float, stop: threading.Event) -> None:
+    import logging
+
+    from guihua.core.errors import GuihuaError
+    from guihua.kit import signing
+    from guihua.usecases import checkpoints
+
+    log = logging.getLogger("guihua.checkpoints")
+    while True:
+        try:
+            path = checkpoints.keep(store, signing.load_or_create(keys), folder)
+            log.info("audit checkpoint written to %s", path)
+        except (GuihuaError, OSError) as exc:  # a broken trail is not signed: say so, keep serving
+            log.error("audit checkpoint not written: %s", getattr(exc, "message", exc))
+        if stop.wait(every):
+            return
 
 
 def _declare_problem_schema(app: FastAPI) -> None:

@@ -137,3 +137,16 @@ def _load_private(path: Path) -> SigningKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyProblem(f"{path} is not an Ed25519 private key")
     return SigningKey(key)
+
+
+def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write (or replace) a whole file at once, readable by its owner only (written aside, renamed)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

@@ -44,3 +44,23 @@ def newest(conn: Connection, subject_id: str | None, limit: int) -> list[dict[st
     if subject_id is not None:
         stmt = stmt.where(_a.c.subject_id == subject_id)
     return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def hash_at(conn: Connection, seq: int) -> str | None:
+    """The hash of entry ``seq``, or None when the trail has no such entry."""
+    found = conn.execute(select(_a.c.hash).where(_a.c.seq == seq)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
+def time_at(conn: Connection, seq: int) -> str | None:
+    """The time (``at``) of entry ``seq``."""
+    found = conn.execute(select(_a.c.at).where(_a.c.seq == seq)).scalar_one_or_none()
+    return str(found) if found is not None else None
+
+
+def earliest_after(conn: Connection, seq: int) -> tuple[int, str] | None:
+    """The entry after ``seq`` with the earliest time (seq, at), if any (times are ISO text in UTC)."""
+    row = conn.execute(
+        select(_a.c.seq, _a.c.at).where(_a.c.seq > seq).order_by(_a.c.at, _a.c.seq).limit(1)
+    ).first()
+    return (int(row.seq), str(row.at)) if row else None

@@ -2,9 +2,9 @@
 
 Each entry stores the hash of the entry before it, and its own hash over its
 fields and that link. Changing, removing or reordering any entry breaks the
-chain at that entry, which :func:`verify` reports. (Cutting entries off the
-end leaves a shorter valid chain: publish the head hash that ``verify``
-prints to detect that too.)
+chain at that entry, which :func:`verify` reports. Cutting entries off the end,
+or rewriting from some entry on and re-chaining, leaves a valid chain: signed
+checkpoints kept outside the store show those (:mod:`guihua.usecases.checkpoints`).
 """
 
 from __future__ import annotations
