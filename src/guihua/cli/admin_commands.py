@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from guihua.cli import render
 from guihua.cli.options import Db, Json, KeyDir, at_date
+
+if TYPE_CHECKING:
+    from guihua.store.database import Store
 
 
 def register(app: typer.Typer) -> None:
@@ -36,6 +39,7 @@ def init_cmd(db: Db = None, as_json: Json = False) -> None:
     store = open_store(db)
     with store.begin() as conn:
         active = ensure_catalog(conn)
+    _warn_if_exposed(store)
     where = store.engine.url.database if store.dialect == "sqlite" else resolve_url(db).split("@")[-1]
     if as_json:
         render.print_json(
@@ -46,6 +50,14 @@ def init_cmd(db: Db = None, as_json: Json = False) -> None:
         f"store ready at {where}: catalog version {active.version} ({active.catalog.scheme.name}) is active",
         markup=False,
     )
+
+
+def _warn_if_exposed(store: Store) -> None:
+    from guihua.store.database import exposure
+
+    warning = exposure(store)
+    if warning:
+        render.err.print(f"warning: {warning}", markup=False)
 
 
 def synth_cmd(
@@ -140,9 +152,11 @@ def serve(
     from guihua.http.service import create_app
     from guihua.store.database import open_store
 
+    store = open_store(db, create=False)
+    _warn_if_exposed(store)
     config = uvicorn.Config(
         create_app(
-            open_store(db, create=False),
+            store,
             key_dir=key_dir,
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every * 60,

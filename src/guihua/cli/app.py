@@ -17,6 +17,7 @@ from guihua.cli import (
     catalog_commands,
     certificate_commands,
     due_process_commands,
+    feed_commands,
     notice_commands,
     record_commands,
     render,
@@ -25,6 +26,7 @@ from guihua.cli import (
 )
 from guihua.cli.options import Db
 from guihua.core.errors import GuihuaError
+from guihua.core.masking import mask_text
 
 app = typer.Typer(
     name="guihua",
@@ -57,6 +59,7 @@ report_commands.register(report_app)
 due_process_commands.register(app)
 certificate_commands.register(app)
 notice_commands.register(app)
+feed_commands.register(app)
 admin_commands.register(app)
 audit_commands.register(app)
 
@@ -81,7 +84,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("GUIHUA_DEBUG"):
             raise
-        msg = " ".join(str(exc).split())[:300]
+        msg = mask_text(" ".join(str(exc).split()))[:300]  # an internal error may quote a resident's id
         render.err.print(
             f"internal error: {type(exc).__name__}: {msg} (set GUIHUA_DEBUG=1 for details)",
             markup=False,

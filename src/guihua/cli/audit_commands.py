@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,12 +113,20 @@ def audit_log(
     else:
         rows = audit.entries(store, None, limit)
     if as_json:
-        render.print_json({"entries": [{**r, "subject_id": audit.mask(r["subject_id"])} for r in rows]})
+        render.print_json({"entries": [_masked(r) for r in rows]})
         return
-    for r in rows:
+    for r in map(_masked, rows):
         who = f"{r['account']} ({r['role']})"
-        about = f" {audit.mask(r['subject_id'])}" if r["subject_id"] else ""
+        about = f" {r['subject_id']}" if r["subject_id"] else ""
         why = f" purpose: {r['purpose']}" if r["purpose"] else ""
         render.console.print(
             f"{r['seq']:>6} {r['at'][:19]} {who} {r['action']}{about} {r['outcome']}{why}", markup=False
         )
+
+
+def _masked(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the log shows it: ids masked in its subject and in any text (purpose, detail)."""
+    from guihua.core.masking import mask_id, mask_text
+
+    texts = {k: mask_text(row[k]) for k in ("purpose", "detail", "account") if isinstance(row.get(k), str)}
+    return {**row, **texts, "subject_id": mask_id(row["subject_id"])}

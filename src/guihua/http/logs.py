@@ -1,28 +1,31 @@
-"""Logging for the service: resident ids never appear whole in a log line."""
+"""Logging for the service: resident ids never appear whole in a log line.
+
+Messages, their arguments and the text of any traceback go through the one masking rule
+(:func:`guihua.core.masking.mask_text`), so an id dressed in whitespace or percent-encoding in
+a request line is masked like a plain one; SQL parameters never reach a traceback (the store's
+engine hides them).
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 
-from guihua.usecases.audit import mask
-
-_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
+from guihua.core.masking import mask_text
 
 
 class MaskSubjectIds(logging.Filter):
-    """Masks 18-character resident ids (first 6 and last 2 characters shown) in messages and arguments."""
+    """Masks resident ids in messages, arguments and tracebacks (first 6 and last 2 characters shown)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = _ID.sub(lambda m: mask(m.group()) or "", record.msg)
+            record.msg = mask_text(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _ID.sub(lambda m: mask(m.group()) or "", a) if isinstance(a, str) else a for a in record.args
-            )
+            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
         return True
 
 
 def install() -> None:
-    for name in ("uvicorn.access", "uvicorn.error", "guihua"):
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn", "guihua", "sqlalchemy"):
         logging.getLogger(name).addFilter(MaskSubjectIds())

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from guihua.core.errors import GuihuaError, InvalidInput, StoreBusy
+from guihua.core.masking import mask_text
 
 PROBLEM = "application/problem+json"
 
@@ -41,6 +42,8 @@ class Problem(Exception):
 
 
 def problem_response(status: int, code: str, detail: str, instance: str) -> JSONResponse:
+    """A problem document; its detail and instance never hold a resident id whole (masked)."""
+    detail, instance = mask_text(detail), mask_text(instance)
     body = {
         "type": f"https://guihua.example/problems/{code}",
         "title": code.replace("_", " "),

@@ -35,6 +35,7 @@ def resolve_url(db: str | None) -> str:
 @dataclass
 class Store:
     engine: Engine
+    read_only: bool = False  # every connection refuses writes (open_store(..., read_only=True))
 
     @property
     def dialect(self) -> str:
@@ -163,35 +164,109 @@ def _set_journal(driver: Any, mode: str) -> bool:
     return now == mode
 
 
-def open_store(db: str | None = None, create: bool = True) -> Store:
+def open_store(db: str | None = None, create: bool = True, read_only: bool = False) -> Store:
     """Open (migrating as needed) the store named by ``db``; with ``create``, make it if it is not there.
 
     Without ``create`` a store that does not exist is an error (:class:`NoStore`): a command
     that only reads must never answer from an empty store it has just made (an operator who
     forgot ``--db`` would tell a defaulter that they are clean).
+
+    ``read_only`` (implies not ``create``): every connection refuses to write, so nothing done
+    through the store can change it (a simulation). SQLite opens the file with ``mode=ro`` and
+    ``PRAGMA query_only``; PostgreSQL runs every transaction read-only. Such a store is never
+    migrated: one behind the newest schema is refused (open it once with a writing command).
     """
     url = resolve_url(db)
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=True, **_read_only_arguments(url) if read_only else {})
     except (ArgumentError, NoSuchModuleError) as exc:
         raise StoreUnavailable(f"cannot open store {db!r}: not a file path or database URL ({exc})") from exc
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     if engine.dialect.name == "sqlite":
+        if read_only:
+            event.listen(engine, "do_connect", _sqlite_read_only)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_query_only)
         path = engine.url.database
         if path and path != ":memory:" and not Path(path).parent.exists():
             raise StoreUnavailable(f"cannot open store {db!r}: folder {Path(path).parent} does not exist")
+        if path and path != ":memory:" and create and not read_only:
+            _create_private(Path(path))
     elif engine.dialect.name not in SQL_DIALECTS:
         raise StoreUnavailable(f"unsupported store {engine.dialect.name!r}: use a SQLite file or PostgreSQL")
-    store = Store(engine)
-    if not create:
+    store = Store(engine, read_only=read_only)
+    if not create or read_only:
         _refuse_if_absent(store, engine.url.render_as_string(hide_password=True))
     try:
-        migrate(store)
+        if read_only:
+            _refuse_if_behind(store, db or url)
+        else:
+            migrate(store)
     except OperationalError as exc:
         reason = " ".join(str(exc.orig).split())[:200]
         raise StoreUnavailable(f"cannot open store {db or url!r}: {reason}") from exc
     return store
+
+
+def _read_only_arguments(url: str) -> dict[str, Any]:
+    if url.startswith("postgresql"):
+        return {"connect_args": {"options": "-c default_transaction_read_only=on"}}
+    return {}
+
+
+def _sqlite_read_only(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+    """Open the SQLite file with ``mode=ro``: the library itself refuses every write."""
+    from urllib.parse import quote
+
+    path = str(cparams.get("database") or (cargs[0] if cargs else ""))
+    if path and path != ":memory:" and not path.startswith("file:"):
+        if cargs:
+            cargs.pop(0)
+        cparams["database"] = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+        cparams["uri"] = True
+
+
+def _sqlite_query_only(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA query_only=1")  # and statements too, should mode=ro ever be lost
+
+
+def _refuse_if_behind(store: Store, name: str) -> None:
+    with store.engine.connect() as conn:
+        revision = _revision(conn)
+    if revision != HEAD_REVISION:
+        raise StoreUnavailable(
+            f"cannot open store {name!r} read-only: its schema is at {revision}, not {HEAD_REVISION}; "
+            "open it once with a writing command (such as `guihua init`) to migrate it"
+        )
+
+
+def _create_private(path: Path) -> None:
+    """Make a new SQLite file readable by its owner only (0600): SQLite gives its WAL, shared
+    memory and journal files the database file's mode, so they are private too."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create store {path}: {exc.strerror or exc}") from None
+
+
+def exposure(store: Store) -> str | None:
+    """A warning when others than the owner may read a SQLite store (or its folder lets them in)."""
+    path = store.engine.url.database
+    if store.dialect != "sqlite" or not path or path == ":memory:":
+        return None
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"the store {path} can be read by other users of this machine (mode {mode & 0o777:o}): "
+            f"run chmod 600 {path}"
+        )
+    return None
 
 
 def _refuse_if_absent(store: Store, name: str) -> None:
@@ -216,7 +291,7 @@ _HOW_TO_CREATE = (
 
 # The newest migration. A store already there opens without importing Alembic (a quarter of a
 # second on every command); tests/store/test_migrations.py checks this is Alembic's own head.
-HEAD_REVISION = "0009_submission_identity"
+HEAD_REVISION = "0010_feeds"
 
 
 def _alembic_config(conn: Connection) -> Any:

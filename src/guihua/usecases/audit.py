@@ -18,6 +18,7 @@ from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection
 
+from guihua.core.masking import mask_id
 from guihua.core.policy import Actor
 from guihua.kit.clock import now
 from guihua.store import audit_queries
@@ -126,7 +127,5 @@ def entries(store: Store, subject_id: str | None = None, limit: int = 100) -> li
 
 
 def mask(subject_id: str | None) -> str | None:
-    """Resident ids in logs: first 6 and last 2 characters shown."""
-    if not subject_id:
-        return subject_id
-    return subject_id[:6] + "*" * max(0, len(subject_id) - 8) + subject_id[-2:]
+    """Resident ids in logs: first 6 and last 2 characters shown (:func:`guihua.core.masking.mask_id`)."""
+    return mask_id(subject_id)
