@@ -9,6 +9,7 @@ that is not valid Unicode (a lone surrogate escape), is quarantined as
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,14 +24,18 @@ MAX_LINE = 8 << 20  # a JSON line longer than this is quarantined unparsed
 
 
 def _cell(value: Any) -> str | None:
+    """A JSON value as the text cell a CSV would hold (numbers as JSON writes them)."""
+    kind = type(value)  # exact types first: this runs for every value of every line
+    if kind is str:
+        return value or None
     if value is None:
         return None
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, int | float):
-        return json.dumps(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value) if math.isfinite(value) else json.dumps(value)
     return NESTED
 
 
@@ -44,10 +49,26 @@ def _jsonl_row(obj: Any) -> dict[str, str | None] | str:
     if not isinstance(fields, dict):
         return "'fields' is not a JSON object"
     row = {k: _cell(obj.get(k)) for k in BASE_COLUMNS}
-    extras = {k: v for k, v in obj.items() if k not in (*BASE_COLUMNS, "fields")}
-    for key, value in {**extras, **fields}.items():
-        row[_field_name(str(key))] = _cell(value)
+    if len(obj) > len(_SHAPED) or not obj.keys() <= _SHAPED:  # keys beside the base ones are fields too
+        extras = {k: v for k, v in obj.items() if k not in _SHAPED}
+        fields = {**extras, **fields}
+    # text values (most of them) inline; the rest through _cell
+    cells = {k: (v or None) if type(v) is str else _cell(v) for k, v in fields.items()}
+    if not cells.keys() <= _GOOD_NAMES:
+        cells = {_checked_name(k): v for k, v in cells.items()}
+    row.update(cells)
     return row
+
+
+_SHAPED = frozenset((*BASE_COLUMNS, "fields"))
+_GOOD_NAMES: set[str] = set()  # field names seen and found fine (a few hundred at most)
+
+
+def _checked_name(key: str) -> str:
+    name = _field_name(str(key))
+    if name == key and len(_GOOD_NAMES) < 10_000:
+        _GOOD_NAMES.add(name)
+    return name
 
 
 def _field_name(key: str) -> str:
@@ -106,28 +127,39 @@ class _Rows:
         self.lines: list[int] = []
         self.raws: list[str] = []
         self.bad: list[Unreadable] = []
+        self.order: dict[str, None] = {}  # the names in the order first seen
 
     def __len__(self) -> int:
         return len(self.rows) + len(self.bad)
 
     def add(self, number: int, parsed: dict[str, str | None] | str, text: str) -> None:
         """A row (or, when ``parsed`` is a string, why it is unreadable) from line ``number``."""
-        if not isinstance(parsed, str) and len(self.names | parsed.keys()) > MAX_COLUMNS:
+        too_many = (
+            not isinstance(parsed, str)
+            and len(parsed) + len(self.names) > MAX_COLUMNS  # a cheap bound first
+            and len(self.names | parsed.keys()) > MAX_COLUMNS
+        )
+        if too_many:
             parsed = f"too many different fields: a submission's records have at most {MAX_COLUMNS:,} columns"
         if isinstance(parsed, str):
             self.bad.append(Unreadable(number, text, parsed))
             return
-        self.names |= parsed.keys()
+        if not parsed.keys() <= self.names:
+            self.names |= parsed.keys()
+            self.order.update(dict.fromkeys(parsed))
         self.rows.append(parsed)
         self.lines.append(number)
         self.raws.append(text)
 
     def chunk(self) -> RawChunk:
-        names = list(dict.fromkeys(k for r in self.rows for k in r)) or list(BASE_COLUMNS)
+        names = list(self.order) if self.rows else list(BASE_COLUMNS)
         names += [base for base in BASE_COLUMNS if base not in names]
-        data = {n: pa.array([r.get(n) for r in self.rows], pa.string()) for n in names}
-        data[LINE] = pa.array(self.lines, pa.int64())
-        return RawChunk(pa.table(data), unreadable=self.bad, raw_lines=self.raws)
+        # one pass in C++ over the rows as a struct array: ten times faster than a list per column,
+        # and than Table.from_pylist
+        kind = pa.struct([(n, pa.string()) for n in names])
+        table = pa.Table.from_struct_array(pa.array(self.rows, type=kind))
+        table = table.append_column(LINE, pa.array(self.lines, pa.int64()))
+        return RawChunk(table, unreadable=self.bad, raw_lines=self.raws)
 
 
 def object_chunk(objects: list[Any]) -> RawChunk:

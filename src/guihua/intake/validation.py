@@ -13,6 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from guihua.core.catalog import LISTING_ACTIONS, Catalog
 from guihua.core.id_columns import normalized, valid_subject_id
@@ -317,8 +319,11 @@ class ChunkValidator:
     def _rejects(self, df: pl.DataFrame, chunk: RawChunk, fields: list[str]) -> pl.DataFrame:
         prohibited = {f for f in fields if self.catalog.is_prohibited(f)}
         if chunk.raw_lines is not None:
-            by_line = dict(zip(chunk.table.column(LINE).to_pylist(), chunk.raw_lines, strict=True))
-            raw = [_redact_json(by_line[n], self.catalog) for n in df.get_column(LINE).to_list()]
+            # the rejected rows' places among the chunk's lines, found in C++ (not a dict of every line)
+            places = pc.index_in(
+                pa.array(df.get_column(LINE).to_list(), pa.int64()), value_set=chunk.table.column(LINE)
+            )
+            raw = [_redact_json(chunk.raw_lines[i], self.catalog) for i in places.to_pylist()]
             raw_col = pl.Series("raw", raw, pl.String)
         else:
             original = [
