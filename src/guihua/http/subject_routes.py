@@ -58,13 +58,24 @@ def explanation(
 
 
 @router.get("/access-log")
-def access_log(request: Request, subject_id: SubjectId, who: Who) -> dict[str, Any]:
-    """Who read this resident's data, when, in which role and why: for the resident and auditors."""
+def access_log(
+    request: Request,
+    subject_id: SubjectId,
+    who: Who,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="`next` of the page before")] = None,
+) -> dict[str, Any]:
+    """Who read this resident's data, when, in which role and why: for the resident and auditors.
+
+    Newest first, ``limit`` entries a page; ``next`` is the ``before`` of the next (older) page,
+    null on the last one, so no entry is ever out of reach."""
     store = store_of(request)
     sid = subject_of(subject_id)
     enforce(request, who, policy.read_access_log(who.actor, sid), "subject.access_log", sid)
-    rows = audit.access_log(store, sid, who.actor)
-    return {"subject_id": sid, "entries": [{k: r[k] for k in reports.ACCESS_KEYS} for r in rows]}
+    rows = audit.access_log(store, sid, who.actor, limit=limit, before=before)
+    following = int(rows[-1]["seq"]) if len(rows) == limit else None
+    entries = [{"seq": r["seq"], **{k: r[k] for k in reports.ACCESS_KEYS}} for r in rows]
+    return {"subject_id": sid, "entries": entries, "next": following}
 
 
 class ObjectionIn(BaseModel):

@@ -38,11 +38,15 @@ def walk(conn: Connection, batch: int = 10_000) -> Iterator[AnyRow]:
         after = int(rows[-1].seq)
 
 
-def newest(conn: Connection, subject_id: str | None, limit: int) -> list[dict[str, Any]]:
-    """Newest first; for one subject when given."""
+def newest(
+    conn: Connection, subject_id: str | None, limit: int, before: int | None = None
+) -> list[dict[str, Any]]:
+    """Newest first; for one subject when given; only entries before ``before`` (a page's cursor)."""
     stmt = select(_a).order_by(_a.c.seq.desc()).limit(limit)
     if subject_id is not None:
         stmt = stmt.where(_a.c.subject_id == subject_id)
+    if before is not None:
+        stmt = stmt.where(_a.c.seq < before)
     return [dict(r._mapping) for r in conn.execute(stmt)]
 
 

@@ -113,11 +113,21 @@ def verify(store: Store) -> Verification:
 
 
 def access_log(
-    store: Store, subject_id: str, actor: Actor, purpose: str | None = None, limit: int = 1000
+    store: Store,
+    subject_id: str,
+    actor: Actor,
+    purpose: str | None = None,
+    limit: int = 1000,
+    before: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Who read a resident's data, newest first; reading it is itself an audited read."""
-    record(store, actor, "subject.access_log", subject_id=subject_id, purpose=purpose)
-    return entries(store, subject_id, limit)
+    """Who read a resident's data, newest first, a page of ``limit`` entries before entry
+    ``before`` (the last page's oldest ``seq``): every entry can be reached, however many
+    came after it. Reading it is itself an audited read (the first page only, so paging
+    through a long log does not lengthen it)."""
+    if before is None:
+        record(store, actor, "subject.access_log", subject_id=subject_id, purpose=purpose)
+    with store.begin() as conn:
+        return audit_queries.newest(conn, subject_id, limit, before)
 
 
 def entries(store: Store, subject_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
