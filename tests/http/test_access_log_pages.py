@@ -16,13 +16,17 @@ A = subject(1)
 
 
 def test_a_desk_read_is_never_pushed_out_of_sight(sqlite_store: Store, tmp_path: Path) -> None:
-    audit.record(sqlite_store, Actor("desk-9", "service_desk"), "subject.score", subject_id=A, purpose="loan check")
+    audit.record(
+        sqlite_store, Actor("desk-9", "service_desk"), "subject.score", subject_id=A, purpose="loan check"
+    )
     for _ in range(1_050):  # as many checks of the resident's certificate as a flood would make
         audit.record(sqlite_store, Actor("public", "public"), "certificate.check", subject_id=A)
     token = accounts.create(sqlite_store, audit.cli_actor(), "resident", "a", subject=A)
     seen: list[dict[str, object]] = []
     with TestClient(create_app(sqlite_store, key_dir=tmp_path / "k")) as c:
-        page = c.get(f"/api/v1/subjects/{A}/access-log?limit=500", headers={"Authorization": f"Bearer {token}"})
+        page = c.get(
+            f"/api/v1/subjects/{A}/access-log?limit=500", headers={"Authorization": f"Bearer {token}"}
+        )
         pages = 1
         while True:
             body = page.json()

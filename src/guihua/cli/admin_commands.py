@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo_cmd)
     app.command("serve")(serve)
     accounts_app = typer.Typer(
-        help="Accounts and roles of the service (tokens are shown once).", no_args_is_help=True
+        rich_markup_mode=None,
+        help="Accounts and roles of the service (tokens are shown once).",
+        no_args_is_help=True,
     )
     accounts_app.command("create")(accounts_create)
     accounts_app.command("list")(accounts_list)

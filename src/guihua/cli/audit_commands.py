@@ -12,7 +12,9 @@ from guihua.cli.options import Db, Json, KeyDir, Purpose
 
 
 def register(app: typer.Typer) -> None:
-    audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+    audit_app = typer.Typer(
+        rich_markup_mode=None, help="The tamper-evident audit trail.", no_args_is_help=True
+    )
     audit_app.command("verify")(audit_verify)
     audit_app.command("checkpoint")(audit_checkpoint)
     audit_app.command("log")(audit_log)

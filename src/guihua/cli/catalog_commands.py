@@ -12,7 +12,9 @@ from guihua.cli.options import Db, Json
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Load, show and export the scheme's catalog.", no_args_is_help=True)
+    group = typer.Typer(
+        rich_markup_mode=None, help="Load, show and export the scheme's catalog.", no_args_is_help=True
+    )
     group.command("load")(catalog_load)
     group.command("show")(catalog_show)
     group.command("template")(catalog_template)

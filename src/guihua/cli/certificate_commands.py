@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from guihua.cli import render
@@ -32,6 +31,7 @@ class _IssueByDefault(TyperGroup):
 
 
 certificate_app = typer.Typer(
+    rich_markup_mode=None,
     cls=_IssueByDefault,
     help="Certificates of listing status: issue (signed PDF or JSON) and verify offline. "
     "`guihua certificate SUBJECT_ID --out FILE` is short for "
@@ -108,6 +108,8 @@ def verify_cmd(
         if as_json:
             render.print_json({"valid": False, "reason": refused.kind, "detail": refused.message})
         else:
+            from rich.markup import escape
+
             render.err.print(f"[red]not valid[/]: {escape(refused.message)}")
         sys.exit(1)
     if as_json:

@@ -10,7 +10,9 @@ import typer
 from guihua.cli import render
 from guihua.cli.options import At, Db, Json, Purpose, at_date, staff_actor
 
-objections_app = typer.Typer(help="Objections to records: file, list, decide.", no_args_is_help=True)
+objections_app = typer.Typer(
+    rich_markup_mode=None, help="Objections to records: file, list, decide.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -127,5 +127,6 @@ ERROR_CODES: dict[str, str] = {
     "unauthenticated": "HTTP: no bearer token, or an unknown or revoked one",
     "method_not_allowed": "HTTP: the path does not take this method (Allow lists those it takes)",
     "body_too_large": "HTTP: the request body is over the service's limit",
+    "rate_limited": "HTTP: too many requests from one address to a public endpoint (Retry-After)",
     "http_error": "HTTP: any other protocol-level refusal",
 }

@@ -21,7 +21,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         if _has_nul(scope):
-            await _problem(
+            await send_problem(
                 scope, send, 400, "invalid_input", "NUL characters (%00) are not allowed in a path or query"
             )
             return
@@ -54,7 +54,7 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         detail = f"request bodies are limited to {self.max_bytes:,} bytes; send fewer records at a time"
-        await _problem(scope, send, 413, "body_too_large", detail)
+        await send_problem(scope, send, 413, "body_too_large", detail)
 
 
 def _has_nul(scope: Scope) -> bool:
@@ -63,7 +63,14 @@ def _has_nul(scope: Scope) -> bool:
     return "\x00" in str(scope.get("path", "")) or b"%00" in raw or b"%00" in query or b"\x00" in query
 
 
-async def _problem(scope: Scope, send: Send, status: int, code: str, detail: str) -> None:
+async def send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     """An RFC 9457 problem document, answered before any route runs."""
     body: dict[str, Any] = {
         "type": f"https://guihua.example/problems/{code}",
@@ -81,6 +88,7 @@ async def _problem(scope: Scope, send: Send, status: int, code: str, detail: str
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(data)).encode()),
+                *(headers or []),
             ],
         }
     )

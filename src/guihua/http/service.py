@@ -25,10 +25,18 @@ from guihua.http import (
     review_routes,
     subject_routes,
 )
+from guihua.http.guards import RateLimit, RateLimited, SecurityHeaders
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from guihua.store.database import Store
 
-ROUTERS = (public_routes, audit_routes, subject_routes, department_routes, provider_routes, review_routes)
+ROUTERS = (
+    public_routes,
+    audit_routes,
+    subject_routes,
+    department_routes,
+    provider_routes,
+    review_routes,
+)
 
 
 def create_app(
@@ -37,6 +45,7 @@ def create_app(
     key_dir: Path | None = None,
     checkpoint_dir: Path | None = None,
     checkpoint_every: float = 3600.0,
+    rate_limit: RateLimit | None = None,
 ) -> FastAPI:
     """The service on ``store``; with ``checkpoint_dir`` it keeps a signed checkpoint of the audit
     trail there every ``checkpoint_every`` seconds (and once at start)."""
@@ -45,7 +54,7 @@ def create_app(
     keys = key_dir or default_key_dir(None, store.engine.url.render_as_string(hide_password=False))
     app = FastAPI(
         lifespan=_checkpoints(store, keys, checkpoint_dir, checkpoint_every),
-        responses=problems.problem_responses(400, 401, 403, 404, 409, 413, 422),
+        responses=problems.problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
         version="0.1.0",
@@ -55,6 +64,8 @@ def create_app(
     app.state.store = store
     app.state.key_dir = keys
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RateLimited, limit=rate_limit)
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: every answer carries them
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(GuihuaError, problems.on_guihua_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
