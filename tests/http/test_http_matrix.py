@@ -61,6 +61,13 @@ MATRIX: list[tuple[str, str, dict[str, int]]] = [
     ("GET", f"/api/v1/subjects/{B}/report?purpose=counter", {**READ_A_PURPOSE, "resident": 403}),
     ("GET", "/api/v1/certificates/ABCD-EFGH-JKMN", {r or "none": 404 for r in ROLES}),  # public: unknown code
     ("GET", "/api/v1/defaulters", {"admin": 200, "reviewer": 200, "auditor": 200, "service_desk": 200}),
+    # feeds: operators and auditors see all, a department its own (asking for another is refused)
+    ("GET", "/api/v1/stats/feeds", {r or "none": 200 for r in ROLES}),
+    ("GET", "/api/v1/submissions", {"admin": 200, "auditor": 200, "department": 200}),
+    ("GET", "/api/v1/submissions?department=TRAFFIC", {"admin": 200, "auditor": 200}),
+    ("GET", "/api/v1/feeds", {"admin": 200, "auditor": 200, "department": 200}),
+    ("GET", "/api/v1/feeds?department=CIVIL", {"admin": 200, "auditor": 200, "department": 200}),
+    ("GET", "/api/v1/feed-notices", {"admin": 200, "auditor": 200, "department": 200}),
 ]
 
 BODIES = {
@@ -110,6 +117,7 @@ def test_matrix(setup, method: str, path: str, allowed: dict[str, int], role: st
     public = {
         "/api/v1/health": 200,
         "/api/v1/stats/distribution": 200,
+        "/api/v1/stats/feeds": 200,
         "/api/v1/catalog": 200,
         "/api/v1/audit/checkpoint": 200,
         "/api/v1/certificates/ABCD-EFGH-JKMN": 404,

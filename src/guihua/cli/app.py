@@ -16,6 +16,7 @@ from guihua.cli import (
     catalog_commands,
     certificate_commands,
     due_process_commands,
+    feed_commands,
     notice_commands,
     record_commands,
     render,
@@ -60,6 +61,7 @@ report_commands.register(report_app)
 due_process_commands.register(app)
 certificate_commands.register(app)
 notice_commands.register(app)
+feed_commands.register(app)
 admin_commands.register(app)
 audit_commands.register(app)
 

@@ -15,12 +15,17 @@ if TYPE_CHECKING:
 
     from rich.progress import Progress
 
+    from guihua.usecases.feed_outbox import Routes as FeedRoutes
     from guihua.usecases.outbox import Channel, DeliveryRun
 
 notices_app = typer.Typer(
-    help="Notices to residents: deliver the outbox, list a resident's.", no_args_is_help=True
+    rich_markup_mode=None,
+    help="Notices to residents: deliver the outbox, list a resident's.",
+    no_args_is_help=True,
 )
-contacts_app = typer.Typer(help="How to reach residents (e-mail).", no_args_is_help=True)
+contacts_app = typer.Typer(
+    rich_markup_mode=None, help="How to reach residents (e-mail).", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +36,11 @@ def register(app: typer.Typer) -> None:
 DEFAULT_FROM = "notices@guihua.local"
 
 
-def channels_from(smtp: str | None, smtp_from: str | None, webhook: str | None) -> list[Channel]:
-    """The configured channels; one left unconfigured is simply not used."""
+def channels_from(
+    smtp: str | None, smtp_from: str | None, webhook: str | None, optional: bool = False
+) -> list[Channel]:
+    """The configured channels; one left unconfigured is simply not used (``optional``: none is fine,
+    another channel was given)."""
     from guihua.core.errors import InvalidInput
     from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
 
@@ -42,7 +50,7 @@ def channels_from(smtp: str | None, smtp_from: str | None, webhook: str | None) 
         out.append(EmailChannel(host, port, smtp_from or DEFAULT_FROM))
     if webhook:
         out.append(WebhookChannel(check_webhook_url(webhook)))
-    if not out:
+    if not out and not optional:
         raise InvalidInput(
             "no delivery channel configured: give --smtp HOST:PORT and/or --webhook URL "
             "(or set GUIHUA_SMTP / GUIHUA_WEBHOOK_URL)"
@@ -84,27 +92,50 @@ def deliver_cmd(
         str | None, typer.Option("--webhook", envvar="GUIHUA_WEBHOOK_URL", help="URL to POST each notice to.")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many sends per run.", min=1)] = 1000,
+    operator_email: Annotated[
+        str | None,
+        typer.Option(
+            "--operator-email",
+            envvar="GUIHUA_OPERATOR_EMAIL",
+            help="The operators' address: feed alerts (overdue, failing) are e-mailed there too.",
+        ),
+    ] = None,
+    ops_webhook: Annotated[
+        str | None,
+        typer.Option(
+            "--ops-webhook",
+            envvar="GUIHUA_OPS_WEBHOOK_URL",
+            help="URL to POST each feed alert to (the operators'; residents' notices never go there).",
+        ),
+    ] = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
     """Send due notices on each configured channel; one line (or JSON object) per run.
 
+    Before each run the feeds are checked (`guihua feeds --alert`): a feed that became overdue or
+    failing gets one alert to its department's contact and the operators, once per episode.
+    Feed notices go by e-mail (the department's contact, --operator-email) and --ops-webhook.
     Each notice is committed as delivered right after its send; failures are retried with a
     back-off (30 s doubling, at most 1 h). Run one worker per SQLite store. A single run exits 1
     when a send failed (the failures stay queued for the next run), 0 when every send went.
     """
     from guihua.core.errors import InvalidInput
     from guihua.store.database import open_store
+    from guihua.usecases import feed_outbox, feeds
     from guihua.usecases.outbox import deliver_due
 
     if once and loop:
         raise InvalidInput("give --once or --loop, not both")
-    channels = channels_from(smtp, smtp_from, webhook)
+    channels = channels_from(smtp, smtp_from, webhook, optional=ops_webhook is not None)
+    routes = _feed_routes(channels, operator_email, ops_webhook)
     store = open_store(db, create=False)
     try:
         while True:
+            feeds.check_alerts(store)
             with render.progress() as bar:
                 run = deliver_due(store, channels, limit, on_progress=_ticker(bar, "sending notices"))
+                run = feed_outbox.deliver_due(store, routes, run, limit)
             if as_json:
                 render.print_json(run.as_dict())
             else:
@@ -118,8 +149,20 @@ def deliver_cmd(
     except KeyboardInterrupt:
         render.err.print("stopped; every notice sent so far is recorded")
     finally:
-        for ch in channels:
+        for ch in [*channels, *([routes.ops_webhook] if routes.ops_webhook else [])]:
             ch.close()
+
+
+def _feed_routes(channels: list[Channel], operator_email: str | None, ops_webhook: str | None) -> FeedRoutes:
+    """Where feed notices go: the e-mail channel (the same relay), the operators' address and webhook."""
+    from guihua.delivery.channels import WebhookChannel, check_webhook_url
+    from guihua.usecases.contacts import check_email
+    from guihua.usecases.feed_outbox import Routes
+
+    email = next((ch for ch in channels if ch.name == "email"), None)
+    operators = check_email(operator_email, "--operator-email") if operator_email else None
+    hook = WebhookChannel(check_webhook_url(ops_webhook)) if ops_webhook else None
+    return Routes(email, operators, hook)
 
 
 @notices_app.command("list")
@@ -199,5 +242,27 @@ def contacts_show(
     render.console.print(
         f"{contact.subject_id}: e-mail {contact.email or 'none'}"
         + (f" (since {contact.updated_at})" if contact.updated_at else ""),
+        markup=False,
+    )
+
+
+@contacts_app.command("set-department")
+def contacts_set_department(
+    department: Annotated[str, typer.Argument(help="The department's code.")],
+    email: Annotated[str, typer.Option("--email", help="Where the department hears about its feed.")],
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Record the address a department is told at about its feed (alerts, quality warnings); audited."""
+    from guihua.store.database import open_store
+    from guihua.usecases import agreements, audit
+
+    done = agreements.set_contact(open_store(db, create=False), department, email, audit.cli_actor())
+    if as_json:
+        render.print_json(done)
+        return
+    render.console.print(
+        f"{done['department']}: feed e-mail {done['email']}; "
+        f"{done['requeued']} waiting e-mail(s) queued again",
         markup=False,
     )

@@ -54,6 +54,8 @@ def ingest_cmd(
         render.console.print(
             f"  rejected {reason}: {n:,}  (see: guihua rejects --submission {result.submission_id})"
         )
+    for w in result.warnings:  # quality warnings: no row was rejected for these
+        render.console.print(f"  warning {w['kind']}: {w['message']}", markup=False, soft_wrap=True)
 
 
 def ingest_manifest(

@@ -98,6 +98,25 @@ def read_defaulters(actor: Actor) -> str | None:
     return f"role {actor.role} may not read the defaulter list"
 
 
+FEED_READERS: tuple[str, ...] = ("admin", "auditor")  # operators and auditors see every department's feed
+
+
+def read_feeds(actor: Actor, department: str | None = None) -> str | None:
+    """Submissions and feed status: operators (admin) and auditors all; a department only its own.
+
+    ``department``: the one asked about (None: all, which a department's account reads as its own).
+    Feeds hold no resident's data, so no purpose is asked.
+    """
+    if actor.role in FEED_READERS:
+        return None
+    own = department_of(actor)
+    if own is None:
+        return f"role {actor.role} may not read departments' submissions or feeds"
+    if department is not None and department != own:
+        return f"a department sees only its own submissions and feed ({own})"
+    return None
+
+
 def suppressed(count: int) -> int | None:
     """A public count, or None when it counts fewer than :data:`SUPPRESS_BELOW` residents."""
     return count if count >= SUPPRESS_BELOW else None

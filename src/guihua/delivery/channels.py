@@ -78,8 +78,8 @@ class EmailChannel:
         msg["To"] = out.email
         msg["Subject"] = out.title
         msg["Date"] = formatdate(usegmt=True)
-        msg["Message-ID"] = message_id(out.notice_id)
-        msg["X-Guihua-Notice-Id"] = str(out.notice_id)
+        msg["Message-ID"] = f"<{out.message_key}@{MESSAGE_ID_DOMAIN}>"  # message_id() for a resident's
+        msg[out.id_header] = str(out.notice_id)
         msg.set_content(out.body)
         return msg
 

@@ -19,6 +19,7 @@ from guihua.core.errors import GuihuaError
 from guihua.http import (
     audit_routes,
     department_routes,
+    feed_routes,
     problems,
     provider_routes,
     public_routes,
@@ -36,6 +37,7 @@ ROUTERS = (
     department_routes,
     provider_routes,
     review_routes,
+    feed_routes,
 )
 
 

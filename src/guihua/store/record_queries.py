@@ -37,7 +37,8 @@ def open_submission(
 ) -> int:
     """The submission row every accepted and quarantined row of a file points to.
 
-    ``identity``: what was sent and by whom (``sha256``, ``size_bytes``, ``file_name``, ``sent_by``).
+    ``identity``: what was sent and by whom (``sha256``, ``size_bytes``, ``file_name``, ``sent_by``),
+    the day it was received (``received_on``) and whether it is a reviewer's correction (``due_process``).
     """
     counts = {"accepted": 0, "duplicates": 0, "corrected": 0, "rejected": 0, "superseded": 0}
     known = {k: v for k, v in (identity or {}).items() if k in _IDENTITY}
@@ -60,7 +61,7 @@ def open_submission(
     return int(key[0])
 
 
-_IDENTITY = ("sha256", "size_bytes", "file_name", "sent_by")
+_IDENTITY = ("sha256", "size_bytes", "file_name", "sent_by", "received_on", "due_process")
 
 
 def close_submission(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
     literal_column,
     text,
@@ -69,6 +70,36 @@ submissions = Table(
     Column("file_name", String(255), nullable=True),
     Column("sent_by", String(200), nullable=True),
     Column("duration_ms", BigInteger, nullable=True),
+    # feeds (0010): the day received in the scheme's zone (older rows: Asia/Shanghai), whether it
+    # was a reviewer's correction (due process, not a department's feed), and the quality warnings
+    # of the submission as JSON (NULL: none)
+    Column("received_on", Date, nullable=True),
+    Column("due_process", Boolean, nullable=False, default=False, server_default=false()),
+    Column("warnings", Text, nullable=True),
+    Index("ix_submissions_department", "department", "received_on"),
+)
+
+# What each submission carried, per metric (valid rows, and those dated long before it was
+# received) and per reject reason: feeds read these, never the records (0010).
+submission_metrics = Table(
+    "submission_metrics",
+    metadata,
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Column("metric", String(100), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("old_rows", BigInteger, nullable=False),
+)
+
+# ``department`` and ``received_on`` are the submission's, kept here so that a feed's reasons are
+# one scan of this narrow table, with no join.
+submission_rejects = Table(
+    "submission_rejects",
+    metadata,
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), primary_key=True, autoincrement=False),
+    Column("reason", String(40), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("received_on", Date, nullable=False),
 )
 
 records = Table(
@@ -326,4 +357,76 @@ certificates = Table(
     # canonical JSON of what was certified (status and cases), compared on public checks (0005)
     Column("finding", Text, nullable=True),
     Index("ix_certificates_subject", "subject_id"),
+)
+
+
+# --------------------------------------------------------------------------- feeds (0010)
+
+# How to reach a department about its feed (alerts, quality warnings).
+department_contacts = Table(
+    "department_contacts",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("email", String(320), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# A feed's episode of trouble (``overdue`` or ``failing``): from the check that found it to the
+# check that found it over; at most one open episode per (department, kind).
+feed_episodes = Table(
+    "feed_episodes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("department", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # overdue | failing
+    Column("started_on", Date, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("ended_on", Date, nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "ux_feed_episodes_open",
+        "department",
+        "kind",
+        unique=True,
+        sqlite_where=text("ended_at IS NULL"),
+        postgresql_where=text("ended_at IS NULL"),
+    ),
+)
+
+# Notices about a department's feed (an episode's alert, a submission's quality warnings), worded
+# when made; once per ``dedupe_key`` (``episode:ID``, ``quality:SUBMISSION``).
+feed_notices = Table(
+    "feed_notices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("department", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # overdue | failing | quality
+    Column("episode_id", BigInteger, ForeignKey("feed_episodes.id"), nullable=True),
+    Column("submission_id", BigInteger, ForeignKey("submissions.id"), nullable=True),
+    Column("to_operators", Boolean, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ux_feed_notices_dedupe", "dedupe_key", unique=True),
+    Index("ix_feed_notices_department", "department"),
+)
+
+# The outbox of feed notices: one row per (notice, channel, recipient): e-mail to the department,
+# e-mail to the operators, the operators' webhook.
+feed_deliveries = Table(
+    "feed_deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("feed_notice_id", BigInteger, ForeignKey("feed_notices.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | ops_webhook
+    Column("recipient", String(16), nullable=False),  # department | operators
+    Column("status", String(16), nullable=False),  # pending | delivered | no_address
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ux_feed_deliveries_notice", "feed_notice_id", "channel", "recipient", unique=True),
+    Index("ix_feed_deliveries_due", "status", "next_attempt_at"),
 )

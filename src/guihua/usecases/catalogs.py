@@ -14,7 +14,7 @@ from guihua.kit.clock import now, today
 from guihua.store import catalog_queries, notice_queries
 from guihua.store.catalog_queries import active_catalog as active_catalog
 from guihua.store.database import Store
-from guihua.usecases import audit
+from guihua.usecases import agreements, audit
 from guihua.usecases.rematch import rematch_all
 
 
@@ -40,6 +40,8 @@ def load_catalog(store: Store, text: str, loaded_by: str = "cli") -> LoadResult:
         count = rematch_all(conn, catalog)
         notice_queries.create_for_records(conn, catalog, today(catalog.scheme.timezone), now())
         audit.append(conn, audit.cli_actor(), "catalog.load", detail=f"version {version}, {count} re-matched")
+        old = current.catalog if current is not None else None
+        agreements.audit_changes(conn, audit.cli_actor(), old, catalog, version)
     return LoadResult(version, catalog, count, unchanged=False)
 
 

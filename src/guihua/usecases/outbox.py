@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
@@ -69,10 +69,17 @@ class Outgoing:
     created_at: str
     email: str | None = None
 
+    id_header: ClassVar[str] = "X-Guihua-Notice-Id"  # the e-mail header that carries ``notice_id``
+
+    @property
+    def message_key(self) -> str:
+        """What a receiver deduplicates by: ``Idempotency-Key``, and the e-mail's Message-ID."""
+        return f"notice-{self.notice_id}"
+
     @property
     def idempotency_key(self) -> str:
         """The same for every attempt at this notice, on every channel."""
-        return f"notice-{self.notice_id}"
+        return self.message_key
 
     def payload(self) -> dict[str, Any]:
         """The webhook body (no contact data: the receiver learns what the resident was told)."""

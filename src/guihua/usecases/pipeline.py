@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import polars as pl
 from sqlalchemy import Connection
 
+from guihua.core.feeds import OLD_AFTER_DAYS
 from guihua.engine.batch import BatchMatcher
 from guihua.engine.match import MATCH_COLUMNS
 from guihua.intake.chunks import LINE, RawChunk
@@ -50,6 +51,9 @@ class IngestResult:
     outcomes: list[dict[str, object]] | None = None  # per row, when asked for
     sha256: str | None = None  # of the file's bytes or the request's body (None: not known)
     size_bytes: int | None = None
+    # per metric: valid rows, and those dated more than OLD_AFTER_DAYS before the day received
+    rows_by_metric: dict[str, tuple[int, int]] = field(default_factory=dict)
+    warnings: list[dict[str, object]] = field(default_factory=list)  # quality warnings (core.feeds)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -69,6 +73,7 @@ class IngestResult:
             "size_bytes": self.size_bytes,
             "department": self.department,
             "catalog_version": self.catalog_version,
+            "warnings": self.warnings,
         }
 
 
@@ -108,6 +113,7 @@ class Checked:
     rejects: pl.DataFrame
     maybe_stored: pl.Series | None = None  # per valid row: its key may be stored (None: ask for every key)
     new_rows: list[InsertBatch] | None = None  # how SQLite inserts them all if none is stored (each key once)
+    by_metric: dict[str, tuple[int, int]] = field(default_factory=dict)  # valid rows, old rows per metric
 
 
 @dataclass
@@ -139,19 +145,31 @@ class StoringStep:
         if not checked.valid.height:
             return Checked(checked.valid, checked.rejects)
         valid = checked.valid.sort(LINE)
+        by_metric = self._by_metric(valid)
         valid = valid.hstack(self._match(valid))
         if self.seen is None:
-            return Checked(valid, checked.rejects)
+            return Checked(valid, checked.rejects, by_metric=by_metric)
         keys = valid.get_column("source_id")
         maybe = self.seen.maybe(keys)
         self.seen.add(keys)
         if keys.n_unique() != keys.len():
-            return Checked(valid, checked.rejects, maybe_stored=maybe)
+            return Checked(valid, checked.rejects, maybe_stored=maybe, by_metric=by_metric)
         first: dict[str, str | int] = {"version": 1, "is_current": True}
         batches = sqlite_batches("records", self._columns(valid), self._constants(first), _FEW_VALUES)
-        return Checked(valid, checked.rejects, maybe_stored=maybe, new_rows=batches)
+        return Checked(valid, checked.rejects, maybe_stored=maybe, new_rows=batches, by_metric=by_metric)
+
+    def _by_metric(self, valid: pl.DataFrame) -> dict[str, tuple[int, int]]:
+        """Valid rows per metric, and those dated more than OLD_AFTER_DAYS before the day received."""
+        old_before = self.day - dt.timedelta(days=OLD_AFTER_DAYS)
+        counts = valid.group_by("metric").agg(
+            pl.len().alias("rows"), (pl.col("occurred_at") < old_before).sum().alias("old")
+        )
+        return {str(m): (int(n), int(old)) for m, n, old in counts.iter_rows()}
 
     def run(self, checked: Checked) -> None:
+        for metric, (n, old) in checked.by_metric.items():
+            rows, olds = self.result.rows_by_metric.get(metric, (0, 0))
+            self.result.rows_by_metric[metric] = (rows + n, olds + old)
         self._quarantine(checked.rejects)
         if not checked.valid.height:
             return

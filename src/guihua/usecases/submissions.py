@@ -33,7 +33,7 @@ from guihua.store import notice_queries, record_queries
 from guihua.store.catalog_queries import ensure_catalog
 from guihua.store.database import Store
 from guihua.store.dialect import single_writer
-from guihua.usecases import audit
+from guihua.usecases import audit, feeds
 from guihua.usecases.pipeline import IngestResult as IngestResult
 from guihua.usecases.pipeline import StoringStep, checked_ahead
 
@@ -178,7 +178,7 @@ def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) ->
     received = now()
     actor = sent.actor or audit.cli_actor()
     sub_id = record_queries.open_submission(
-        conn, department, sent.origin, active.version, received, _identity(sent, actor)
+        conn, department, sent.origin, active.version, received, _identity(sent, actor, day)
     )
     result = IngestResult(sub_id, department, active.version)
     if sent.payload is not None:
@@ -195,6 +195,7 @@ def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) ->
         _seen_keys(conn, department, sent.size_hint),
     )
     _store_all(conn, step, chunks, sent.on_progress, sent.size_hint)
+    feeds.after_submission(conn, catalog, result, day, sent.due_process)  # counts kept, quality warnings
     counts = (
         f"{result.accepted} accepted, {result.duplicates} duplicates, {result.corrected} corrected, "
         f"{result.superseded} superseded"
@@ -210,9 +211,9 @@ def ingest_in(conn: Connection, chunks: Iterable[RawChunk], sent: Submission) ->
     return result
 
 
-def _identity(sent: Submission, actor: Actor) -> dict[str, object]:
-    """What the submission row says about what was sent and by whom."""
-    found: dict[str, object] = {"sent_by": actor.account}
+def _identity(sent: Submission, actor: Actor, day: dt.date) -> dict[str, object]:
+    """What the submission row says about what was sent, by whom, on which day."""
+    found: dict[str, object] = {"sent_by": actor.account, "received_on": day, "due_process": sent.due_process}
     if sent.payload is not None:
         p = sent.payload
         found |= {"sha256": p.sha256, "size_bytes": p.size_bytes, "file_name": p.file_name}
