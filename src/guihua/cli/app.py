@@ -22,6 +22,7 @@ from guihua.cli import (
     render,
     report_commands,
     score_commands,
+    simulation_commands,
 )
 from guihua.cli.options import Db
 from guihua.core.errors import GuihuaError
@@ -58,6 +59,7 @@ catalog_commands.register(app)
 record_commands.register(app)
 score_commands.register(app, export_app, report_app)
 report_commands.register(report_app)
+simulation_commands.register(app, report_app)
 due_process_commands.register(app)
 certificate_commands.register(app)
 notice_commands.register(app)

@@ -65,3 +65,31 @@ def staff_actor(account: str | None, role: str) -> Actor:
     from guihua.usecases.audit import cli_actor
 
     return Actor(account or cli_actor().account, role)
+
+
+# The batch engines (guihua.engine.backends): whole-population commands take these.
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="duckdb (in-process, over a columnar copy of the records), sql (the store's own SQL) "
+        "or spark (PySpark, the extra guihua[spark]; local[2] unless --spark-master).",
+    ),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="A Spark cluster's master, spark://HOST:PORT (with --engine spark; default: local mode).",
+        show_default=False,
+    ),
+]
+WorkDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--work-dir",
+        help="Folder for the records' Parquet copy while the batch engine runs (default: a temporary "
+        "one); on a Spark cluster, shared storage every executor reads at the same path.",
+        show_default=False,
+    ),
+]

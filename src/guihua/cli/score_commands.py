@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import At, Db, Json, Purpose, at_date
+from guihua.cli.options import At, Db, Engine, Json, Purpose, SparkMaster, WorkDir, at_date
 
 
 def register(app: typer.Typer, export_app: typer.Typer, report_app: typer.Typer) -> None:
@@ -76,20 +76,35 @@ def perks_cmd(
 def export_scores(
     out: Annotated[Path, typer.Option("--out", help="Output .csv or .parquet file.")],
     at: At = None,
+    engine: Engine = "duckdb",
+    spark_master: SparkMaster = None,
+    work_dir: WorkDir = None,
+    perks: Annotated[
+        bool, typer.Option("--perks", help="Add one column per perk, perk_CODE: eligible at the date.")
+    ] = False,
     purpose: Purpose = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Write subject_id, score, defaulter for every resident with a current record (audited)."""
+    """Write subject_id, score, defaulter, at for every resident with a current record (audited)."""
     from guihua.store.database import open_store
     from guihua.usecases import scores
 
-    with render.working(f"scoring every resident into {out.name}"):
-        n = scores.export_scores(open_store(db, create=False), out, at_date(at), purpose=purpose)
+    with render.working(f"scoring every resident on {engine} into {out.name}"):
+        n = scores.export_scores(
+            open_store(db, create=False),
+            out,
+            at_date(at),
+            purpose=purpose,
+            engine=engine,
+            perks=perks,
+            spark_master=spark_master,
+            work_dir=work_dir,
+        )
     if as_json:
-        render.print_json({"out": str(out), "scores": n})
+        render.print_json({"out": str(out), "scores": n, "engine": engine})
     else:
-        render.console.print(f"wrote {n:,} scores to {out}")
+        render.console.print(f"wrote {n:,} scores to {out} ({engine})")
 
 
 def report_distribution(at: At = None, db: Db = None, as_json: Json = False) -> None:

@@ -96,6 +96,13 @@ class SigningKeyProblem(GuihuaError):
     status = 500
 
 
+class EngineUnavailable(GuihuaError):
+    """The engine asked for cannot run here (PySpark or Java missing, no Spark master answering)."""
+
+    code = "engine_unavailable"
+    status = 503
+
+
 class CatalogRefused(GuihuaError):
     """A catalog failed validation; ``problems`` lists every finding."""
 
@@ -124,6 +131,7 @@ ERROR_CODES: dict[str, str] = {
     "store_unavailable": "the store cannot be opened (bad path or URL, server down, unsupported kind)",
     "store_busy": "the store is busy with another write; nothing was done, try again (Retry-After)",
     "signing_key": "the signing key or a trusted public key is missing, unreadable or open to others",
+    "engine_unavailable": "the batch engine asked for cannot run here (no PySpark, Java or Spark master)",
     "unauthenticated": "HTTP: no bearer token, or an unknown or revoked one",
     "method_not_allowed": "HTTP: the path does not take this method (Allow lists those it takes)",
     "body_too_large": "HTTP: the request body is over the service's limit",

@@ -1,15 +1,18 @@
 """Running engine expressions in-process on DuckDB over Arrow tables.
 
 Ingestion matches each chunk of a submission here (:class:`BatchMatcher`);
-whole-population work and the engine's own tests run any engine query on
-Arrow copies of the store's tables (:func:`run_on_arrow`).
+whole-population work runs any engine query over Parquet copies of the store's
+tables (:func:`run_on_parquet`, through :mod:`guihua.engine.backends`), and the
+engine's own tests over Arrow tables (:func:`run_on_arrow`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -82,6 +85,68 @@ def run_on_arrow(
         return db.sql(sql, params={"at": at}).to_arrow_table()
     finally:
         db.close()
+
+
+def run_on_parquet(
+    query: Query, records: Path, objections: Path, catalog: Catalog, at: dt.date, work_dir: Path | None = None
+) -> pa.Table:
+    """``query`` on DuckDB over Parquet files (or folders of them) shaped like the store's tables.
+
+    Columns the files lack are null; DuckDB reads only the columns and row groups the query needs
+    and spills to ``work_dir`` (default: DuckDB's own) past its memory limit, so a whole city is
+    never held in memory. A connection of its own, with :data:`DUCKDB_MEMORY_LIMIT`.
+    """
+    import duckdb
+
+    sql = _duckdb_parameters(compiled_sql(query, catalog, "duckdb", Shape()))
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": os.environ.get("GUIHUA_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT),
+        "preserve_insertion_order": False,  # no order is promised: less memory
+    }
+    if work_dir is not None:
+        config["temp_directory"] = str(work_dir / "duckdb-spill")
+    db = duckdb.connect(config=config)
+    try:
+        db.execute(_parquet_view("records", records, RECORDS_SCHEMA))
+        db.execute(_parquet_view("objections", objections, OBJECTIONS_SCHEMA))
+        return db.sql(sql, params={"at": at}).to_arrow_table()
+    finally:
+        db.close()
+
+
+DUCKDB_MEMORY_LIMIT = "4GB"  # GUIHUA_DUCKDB_MEMORY_LIMIT overrides; past it DuckDB spills to disk
+_DUCKDB_TYPES = {
+    "int64": "BIGINT",
+    "int32": "INTEGER",
+    "string": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+}
+
+
+def parquet_files(path: Path) -> str:
+    """A Parquet file, or every Parquet file under a folder, as one glob."""
+    return str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+
+
+def parquet_columns(path: Path) -> set[str]:
+    import pyarrow.dataset as ds
+
+    return set(ds.dataset(str(path), format="parquet").schema.names)
+
+
+def _parquet_view(name: str, path: Path, schema: dict[str, str]) -> str:
+    """A view named like the engine's table over Parquet: every column typed, absent ones null."""
+    present = parquet_columns(path)
+    columns = ", ".join(
+        f'CAST("{c}" AS {_DUCKDB_TYPES[t]}) AS "{c}"'
+        if c in present
+        else f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"'
+        for c, t in schema.items()
+    )
+    glob = parquet_files(path).replace("'", "''")
+    return f"CREATE TEMP VIEW {name} AS SELECT {columns} FROM read_parquet('{glob}')"
 
 
 def _duckdb_parameters(sql: str) -> str:

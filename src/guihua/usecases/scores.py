@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -184,28 +185,51 @@ def _item(row: dict[str, Any], catalog: Catalog) -> ExplanationItem:
 
 
 def all_scores(store: Store, at: dt.date | None = None) -> pa.Table:
-    """subject_id, score, defaulter for every subject with a counting record."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    """subject_id, score, defaulter for every subject with a counting record (the store's own SQL)."""
+    return population_scores(store, at, "sql")[2]
 
-    with store.begin() as conn:
-        active = active_catalog(conn)
-        table = run_query(conn, scores, active.catalog, scheme_day(active, at))
-    if table.num_rows == 0:
-        return pa.table(
-            {
-                "subject_id": pa.array([], pa.string()),
-                "score": pa.array([], pa.int64()),
-                "defaulter": pa.array([], pa.bool_()),
-            }
+
+def population_scores(
+    store: Store,
+    at: dt.date | None = None,
+    engine: str = "sql",
+    *,
+    perks: bool = False,
+    spark_master: str | None = None,
+    work_dir: Path | None = None,
+) -> tuple[dt.date, Catalog, pa.Table]:
+    """The day, the catalog and every subject's score and defaulter flag (and perks) at it, on ``engine``.
+
+    ``sql`` runs the engine's query in the store; ``duckdb`` and ``spark`` read a columnar copy
+    of the store's records and objections, streamed to Parquet in ``work_dir`` (default: a
+    temporary folder, removed after) in one read transaction with the catalog it is scored
+    under. Every engine answers the same table (:func:`guihua.engine.backends.scores_on`).
+    """
+    from guihua.engine import backends
+    from guihua.store import export_queries
+
+    if engine not in backends.ENGINES:
+        raise InvalidInput(f"unknown engine {engine!r}: use one of {', '.join(backends.ENGINES)}")
+    if engine == "sql":
+        query = eligibility.everyone_perks if perks else scores
+        with store.begin() as conn:
+            active = active_catalog(conn)
+            day = scheme_day(active, at)
+            table = run_query(conn, query, active.catalog, day)
+        return day, active.catalog, backends.shape_scores(table, active.catalog, perks)
+    if work_dir is not None and not work_dir.is_dir():
+        raise InvalidInput(f"cannot use --work-dir {work_dir}: no such folder")
+    with tempfile.TemporaryDirectory(prefix="guihua-scores-", dir=work_dir) as tmp:
+        folder = Path(tmp)
+        with store.begin() as conn:
+            export_queries.snapshot(conn)
+            active = active_catalog(conn)
+            day = scheme_day(active, at)
+            source = export_queries.export_columnar(conn, folder, backends.SCORING_COLUMNS)
+        table = backends.scores_on(
+            engine, source, active.catalog, day, perks=perks, spark_master=spark_master, work_dir=folder
         )
-    return pa.table(
-        {
-            "subject_id": table.column("subject_id").cast(pa.string()),
-            "score": table.column("score").cast(pa.int64()),
-            "defaulter": pc.cast(table.column("defaulter"), pa.bool_()),
-        }
-    ).sort_by("subject_id")
+    return day, active.catalog, table
 
 
 def export_scores(
@@ -214,8 +238,17 @@ def export_scores(
     at: dt.date | None = None,
     actor: Actor | None = None,
     purpose: str | None = None,
+    engine: str = "sql",
+    *,
+    perks: bool = False,
+    spark_master: str | None = None,
+    work_dir: Path | None = None,
 ) -> int:
-    """Every score into ``out`` (.csv or .parquet); the export is audited with its purpose."""
+    """Every score into ``out`` (.csv or .parquet) computed on ``engine``; audited with its purpose.
+
+    Columns: subject_id, score, defaulter, at; with ``perks`` one boolean column per perk,
+    ``perk_CODE``: eligible at the date (spec section 6).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -225,22 +258,30 @@ def export_scores(
         raise InvalidInput(f"cannot write {out.name}: use a .csv or .parquet file name")
     if not out.parent.exists():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
-    with store.begin() as conn:
-        day = scheme_day(active_catalog(conn), at)
-    table = all_scores(store, day)
+    if spark_master is not None and engine != "spark":
+        raise InvalidInput("--spark-master goes with --engine spark")
+    day, catalog, table = population_scores(
+        store, at, engine, perks=perks, spark_master=spark_master, work_dir=work_dir
+    )
     audit.record(
         store,
         actor or audit.cli_actor(),
         "scores.export",
         purpose=purpose,
-        detail=f"{table.num_rows} subjects at {day}",
+        detail=f"{table.num_rows} subjects at {day} on {engine}",
     )
-    table = table.append_column("at", pa.array([day] * table.num_rows, pa.date32()))
+    out_table = table.select(["subject_id", "score", "defaulter"])
+    out_table = out_table.append_column("at", pa.array([day] * table.num_rows, pa.date32()))
+    if perks:
+        for i, perk in enumerate(catalog.perks):
+            out_table = out_table.append_column(
+                f"perk_{perk.code}", table.column(eligibility.column(i, "eligible"))
+            )
     if suffix == ".csv":
-        pacsv.write_csv(table, out)
+        pacsv.write_csv(out_table, out)
     else:
-        pq.write_table(table, out)
-    return int(table.num_rows)
+        pq.write_table(out_table, out)
+    return int(out_table.num_rows)
 
 
 def distribution(store: Store, at: dt.date | None = None) -> Distribution:
