@@ -315,9 +315,9 @@ def test_the_columnar_copy_is_the_same_from_either_store_and_in_any_batch_size(
     assert isinstance(by_id["l1"]["occurred_at"], dt.date)
 
 
-def test_arrow_tables_and_parquet_files_score_alike_on_duckdb(tmp_path: Path, sqlite_store: Store) -> None:
-    text = (DATA / "mini.yaml").read_text()
-    catalogs.load_catalog(sqlite_store, text)
+def four_penalties(tmp_path: Path, store: Store) -> backends.Columnar:
+    """Four residents with one traffic penalty each (-3), copied to Parquet."""
+    catalogs.load_catalog(store, (DATA / "mini.yaml").read_text())
     rows = [
         record(
             f"t{i}",
@@ -331,19 +331,46 @@ def test_arrow_tables_and_parquet_files_score_alike_on_duckdb(tmp_path: Path, sq
         )
         for i in range(4)
     ]
-    submissions.ingest_file(
-        sqlite_store, jsonl(tmp_path / "t.jsonl", rows), "TRAFFIC", as_of=dt.date(2024, 1, 10)
-    )
-    with sqlite_store.begin() as conn:
+    submissions.ingest_file(store, jsonl(tmp_path / "t.jsonl", rows), "TRAFFIC", as_of=dt.date(2024, 1, 10))
+    with store.begin() as conn:
         source = export_queries.export_columnar(conn, tmp_path, backends.SCORING_COLUMNS)
     assert isinstance(source.records, Path) and isinstance(source.objections, Path)
-    catalog = parse_catalog(text)
-    at = dt.date(2024, 2, 1)
-    arrow = backends.Columnar(pq.read_table(source.records), pq.read_table(source.objections))
-    from_files = backends.scores_on("duckdb", source, catalog, at, perks=True)
-    assert_same(from_files, backends.scores_on("duckdb", arrow, catalog, at, perks=True), "arrow")
+    return source
+
+
+def as_arrow(source: backends.Columnar) -> backends.Columnar:
+    assert isinstance(source.records, Path) and isinstance(source.objections, Path)
+    return backends.Columnar(pq.read_table(source.records), pq.read_table(source.objections))
+
+
+MINI_CATALOG = parse_catalog((DATA / "mini.yaml").read_text())
+AT = dt.date(2024, 2, 1)
+
+
+def test_arrow_tables_and_parquet_files_score_alike_on_duckdb(tmp_path: Path, sqlite_store: Store) -> None:
+    source = four_penalties(tmp_path, sqlite_store)
+    from_files = backends.scores_on("duckdb", source, MINI_CATALOG, AT, perks=True)
+    assert_same(
+        from_files, backends.scores_on("duckdb", as_arrow(source), MINI_CATALOG, AT, perks=True), "arrow"
+    )
     assert from_files.column("score").to_pylist() == [97] * 4
-    assert_same(scores.population_scores(sqlite_store, at, "sql", perks=True)[2], from_files, "sql")
+    assert_same(scores.population_scores(sqlite_store, AT, "sql", perks=True)[2], from_files, "sql")
+
+
+def test_arrow_tables_and_parquet_files_score_alike_on_spark(
+    tmp_path: Path, sqlite_store: Store, spark_local: Any
+) -> None:
+    source = four_penalties(tmp_path, sqlite_store)
+    expected = backends.scores_on("duckdb", source, MINI_CATALOG, AT, perks=True)
+    assert_same(expected, backends.scores_on("spark", source, MINI_CATALOG, AT, perks=True), "parquet")
+    assert_same(
+        expected, backends.scores_on("spark", as_arrow(source), MINI_CATALOG, AT, perks=True), "arrow"
+    )
+    no_objections = backends.Columnar(as_arrow(source).records, NO_OBJECTIONS)  # empty, of other types
+    assert_same(expected, backends.scores_on("spark", no_objections, MINI_CATALOG, AT, perks=True), "empty")
+
+
+NO_OBJECTIONS = pa.table({"id": pa.array([], pa.string()), "filed_on": pa.array([], pa.string())})
 
 
 def test_an_unknown_engine_is_refused(sqlite_store: Store) -> None:

@@ -113,16 +113,14 @@ def _view(spark: Any, name: str, source: Path | pa.Table, schema: dict[str, str]
     """A temporary view named like the engine's table: every column typed, absent ones null."""
     from pyspark.sql import functions as F
 
-    if isinstance(source, pa.Table):
-        frame = spark.createDataFrame(source) if source.num_rows else None
-        present = set(source.column_names) if frame is not None else set()
-        if frame is None:  # Spark infers nothing from an empty Arrow table: an empty typed frame
-            ddl = ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in schema.items())
-            frame = spark.createDataFrame([], ddl)
-            present = set(schema)
+    if isinstance(source, pa.Table) and source.num_rows == 0:
+        # Spark infers no types from an empty Arrow table: an empty frame of the engine's types
+        frame = spark.createDataFrame([], ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in schema.items()))
+    elif isinstance(source, pa.Table):
+        frame = spark.createDataFrame(source)
     else:
         frame = spark.read.parquet(str(source))
-        present = set(frame.columns)
+    present = set(frame.columns)
     columns = [
         (F.col(f"`{c}`") if c in present else F.lit(None)).cast(_SPARK_TYPES[t]).alias(c)
         for c, t in schema.items()
