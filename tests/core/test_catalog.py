@@ -210,3 +210,58 @@ def test_a_refused_catalog_changes_nothing_in_the_store(store: Store, mini_catal
     assert [v[0] for v in catalogs.catalog_versions(store)] == [1]
     again = catalogs.load_catalog(store, mini_catalog_text)
     assert again.unchanged and again.version == 1
+
+
+# --------------------------------------------------------------------------- words residents read
+
+
+def test_words_and_translations_are_optional_and_checked() -> None:
+    """A catalog without words still loads; words given are checked like every other key."""
+    doc = mini()
+    rule = doc["rules"][2]  # TRF-YIELD
+    rule["name"] = "Not yielding to pedestrians"
+    rule["why"] = "A vehicle you drove did not yield to pedestrians."
+    rule["translations"] = {"zh-CN": {"name": "未礼让行人", "why": "您驾驶的车辆未礼让行人。"}}
+    doc["metrics"][2]["translations"] = {"zh": {"name": "交通违法"}}  # a primary tag serves zh-CN
+    c = parse_catalog(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    r, m = c.rule_by_id["TRF-YIELD"], c.metric_by_code["traffic_offence"]
+    assert (r.text("name", "zh-CN"), r.text("name", "en"), r.text("why", "en")) == (
+        "未礼让行人",
+        "Not yielding to pedestrians",
+        "A vehicle you drove did not yield to pedestrians.",
+    )
+    assert (m.text("name", "zh-CN"), m.text("name", "en")) == ("交通违法", "Traffic offence")
+    untouched = parse_catalog((DATA / "mini.yaml").read_text()).rule_by_id["TRF-YIELD"]
+    assert (untouched.name, untouched.why, untouched.text("why", "zh-CN")) == ("", "", "")
+
+    doc["rules"][2]["translations"] = {"zh CN": {"name": "x"}, "en": {"nmae": "x"}}
+    doc["metrics"][2]["translations"] = {"zh-CN": {"why": "x"}}
+    doc["departments"][0]["translations"] = {"zh-CN": {"name": " "}}
+    problems = refused(doc)
+    assert any(
+        p.startswith("rules[2] (TRF-YIELD).translations: 'zh CN' is not a language tag") for p in problems
+    )
+    assert any(
+        p.startswith("metrics[2] (traffic_offence).translations: zh-CN.why cannot be translated")
+        for p in problems
+    )
+    assert any("departments[0] (CIVIL).translations: zh-CN.name is empty" in p for p in problems)
+    doc["rules"][2]["translations"] = {"en": {"nmae": "x"}}
+    assert any(
+        "en.nmae cannot be translated here (translate name, why, legal_basis, description)" in p
+        for p in refused(doc)
+    )
+
+
+def test_the_default_catalog_names_every_rule_and_metric_in_both_languages() -> None:
+    from guihua.schemes import load_default_catalog
+
+    c = load_default_catalog()
+    for rule in c.rules:
+        for field in ("name", "why", "legal_basis"):
+            assert rule.text(field, "en") and rule.text(field, "zh-CN") != rule.text(field, "en"), (
+                rule.id,
+                field,
+            )
+    for item in [*c.metrics, *c.categories, *c.departments, *c.perks, c.scheme]:
+        assert item.text("name", "zh-CN") != item.text("name", "en"), item

@@ -99,7 +99,12 @@ def test_object_see_decide_revoke(api) -> None:
     kinds = sorted(n["kind"] for n in notices)
     assert kinds == ["decision", "listing", "penalty"]
     penalty = next(n for n in notices if n["kind"] == "penalty")
-    assert "TRF-YIELD" in penalty["body"] and "Road Traffic Safety Law Art. 47" in penalty["body"]
+    # in the resident's language (zh-CN: it gave none), the rule in words and its legal basis, no code
+    assert "Road Traffic Safety Law Art. 47" in penalty["body"] and "法律依据" in penalty["body"]
+    assert "TRF-YIELD" not in penalty["body"] and "/api/" not in penalty["body"]
+    english = c.get(f"/api/v1/subjects/{A}/notices?lang=en", headers=auth["resident_a"]).json()["notices"]
+    assert "Under the rule “Traffic offence”" in next(n for n in english if n["kind"] == "penalty")["body"]
+    assert c.get(f"/api/v1/subjects/{A}/notices?lang=fr", headers=auth["resident_a"]).status_code == 422
     assert "2026-05-08" in penalty["title"]  # from the day after the 7 notice days
 
 

@@ -96,13 +96,17 @@ def test_issue_json_and_pdf_and_verify(listed: Store, tmp_path: Path, keys: Path
 
 
 def test_pdf_is_readable_and_points_to_the_check(listed: Store, tmp_path: Path, keys: Path) -> None:
-    issued = certificates.issue(listed, A, tmp_path / "a.pdf", keys)
+    issued = certificates.issue(listed, A, tmp_path / "a.pdf", keys, lang="en")
     code = cert.display_code(issued.statement.code)
-    assert issued.url == f"http://127.0.0.1:8000/api/v1/certificates/{code}"
+    assert issued.url == f"http://127.0.0.1:8000/verify/{code}"  # the check page, for people
     reader = pypdf.PdfReader(tmp_path / "a.pdf")
     text = reader.pages[0].extract_text()
     for words in ("Suzhou Public Credit Centre", "CERTIFICATE OF LISTING STATUS", "ON THE DEFAULTER LIST"):
         assert words in text
+    zh = certificates.issue(listed, A, tmp_path / "a-zh.pdf", keys)  # Chinese unless asked otherwise
+    zh_text = pypdf.PdfReader(tmp_path / "a-zh.pdf").pages[0].extract_text()
+    for words in ("苏州市公共信用信息中心", "信用名单状态证明", "已列入失信名单", zh.url):
+        assert words in zh_text
     assert code in text and issued.url in text and issued.statement.key_id in text
     assert list(reader.attachments) == [certificate_pdf.ATTACHMENT]
 
@@ -127,7 +131,7 @@ def test_pdf_qr_code_decodes_to_the_verification_url(listed: Store, tmp_path: Pa
 def test_public_url_is_configurable(listed: Store, tmp_path: Path, keys: Path, monkeypatch) -> None:
     monkeypatch.setenv("GUIHUA_PUBLIC_URL", "https://credit.suzhou.example/")
     issued = certificates.issue(listed, C, tmp_path / "c.pdf", keys)
-    assert issued.url.startswith("https://credit.suzhou.example/api/v1/certificates/")
+    assert issued.url == f"https://credit.suzhou.example/verify/{cert.display_code(issued.statement.code)}"
     assert issued.url in pypdf.PdfReader(tmp_path / "c.pdf").pages[0].extract_text()
 
 

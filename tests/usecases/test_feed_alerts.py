@@ -276,3 +276,25 @@ def test_cli_deliver_checks_the_feeds_and_sends_each_alert_once(
     text = run("feeds", db=db)
     assert text.returncode == 0 and "TRAFFIC" in text.stdout and "overdue" in text.stdout
     assert os.environ.get("GUIHUA_OPERATOR_EMAIL") is None  # nothing leaked into this process
+
+
+def test_the_service_checks_the_feeds_on_its_own(sqlite_store: Store, mini_catalog_text: str, tmp_path: Path) -> None:
+    """``serve --feed-check-every``: an overdue feed gets its alert with no command run."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from guihua.http.service import create_app
+
+    catalogs.load_catalog(
+        sqlite_store, with_agreement(mini_catalog_text, "{valid_from: 2026-01-01, frequency_days: 7}")
+    )  # never sent anything: overdue long before today
+    assert feeds.feed_notices(sqlite_store, "TRAFFIC") == []
+    app = create_app(sqlite_store, key_dir=tmp_path / "keys", feed_check_every=0.2)
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while not feeds.feed_notices(sqlite_store, "TRAFFIC") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # two more checks: still one notice (one per episode)
+    [notice] = feeds.feed_notices(sqlite_store, "TRAFFIC")
+    assert notice["kind"] == "overdue"

@@ -28,9 +28,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from guihua.core.errors import InvalidInput
-from guihua.core.notice_text import compose
 from guihua.core.policy import Actor
 from guihua.delivery.channels import EmailChannel, WebhookChannel, check_webhook_url, parse_smtp
+from guihua.documents.notice_text import compose
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import audit, catalogs, contacts
@@ -149,7 +149,7 @@ def test_email_to_residents_with_an_address_and_later_to_those_given_one(
         "TRAFFIC",
         [offence(1, A, "2026-01-05"), offence(2, B, "2026-01-05")],
     )
-    contacts.set_email(store, A, "resident.a@example.org", CLERK)
+    contacts.set_email(store, A, "resident.a@example.org", CLERK, lang="en")  # A reads English
     channel = EmailChannel("127.0.0.1", mailbox.port, "notices@city.example")
 
     run1 = deliver_due(store, [channel])
@@ -163,9 +163,10 @@ def test_email_to_residents_with_an_address_and_later_to_those_given_one(
             .mappings()
             .one()
         )
-        text = compose(dict(notice_a), catalogs.active_catalog(conn).catalog)
+        text = compose(dict(notice_a), catalogs.active_catalog(conn).catalog, "en")
     assert msg["To"] == "resident.a@example.org"
     assert msg["From"] == "notices@city.example"
+    assert msg["Content-Language"] == "en"
     assert msg["Subject"] == text.title == "Penalty of 3 points from 2026-01-12: Traffic offence"
     assert msg["Message-ID"] == f"<notice-{notice_a['id']}@guihua.local>"
     assert msg["X-Guihua-Notice-Id"] == str(notice_a["id"])
@@ -182,6 +183,11 @@ def test_email_to_residents_with_an_address_and_later_to_those_given_one(
     run2 = deliver_due(store, [channel])
     assert (run2.sent, run2.no_address, run2.pending) == (1, 0, 0)
     assert [m["To"] for m in mailbox.messages] == ["resident.a@example.org", "b@example.org"]
+    # B gave no language: its e-mail is in Chinese, the default
+    to_b = mailbox.messages[1]
+    assert to_b["Content-Language"] == "zh-CN"
+    assert to_b["Subject"] == "自2026-01-12起扣3分：Traffic offence"
+    assert "您的分数扣减3分" in to_b.get_content()  # type: ignore[attr-defined]
     assert deliver_due(store, [channel]).sent == 0  # delivered means delivered: never sent again
     assert [s[2:] for s in states(store)] == [("delivered", 1), ("delivered", 1)]
     [notice_b] = subject_notices(store, B)
@@ -190,7 +196,7 @@ def test_email_to_residents_with_an_address_and_later_to_those_given_one(
     entries = [e for e in audit.entries(store) if e["action"] == "contact.set"]
     assert [(e["subject_id"], e["account"], e["detail"]) for e in entries] == [
         (B, "clerk-7", "email b***@example.org; 1 requeued"),
-        (A, "clerk-7", "email r***@example.org; 0 requeued"),
+        (A, "clerk-7", "email r***@example.org; language en; 0 requeued"),
     ]
 
 
@@ -270,6 +276,7 @@ def test_webhook_down_backs_off_then_delivers_each_notice_once(
         "source_id",
         "effective_on",
         "created_at",
+        "lang",
     }
     assert (
         body["kind"],
@@ -284,7 +291,8 @@ def test_webhook_down_backs_off_then_delivers_each_notice_once(
         "t1",
         "2026-01-12",
     )
-    assert body["title"] == "Penalty of 3 points from 2026-01-12: Traffic offence"
+    assert body["lang"] == "zh-CN"  # no contact, no language asked for: the default
+    assert body["title"] == "自2026-01-12起扣3分：Traffic offence"
     assert dt.datetime.fromisoformat(body["created_at"]).tzinfo is not None
     assert [s[2:] for s in states(store)] == [("delivered", 3)] * 3
 
@@ -439,16 +447,23 @@ def test_cli_deliver_list_and_contacts(tmp_path: Path, mini_catalog_text: str, m
         "channels": None,
         "errors": [],
     }
-    assert run("contacts", "set", A, "--email", "a@example.org", "--as", "clerk-1", db=db).returncode == 0
+    done = run("contacts", "set", A, "--email", "a@example.org", "--lang", "en", "--as", "clerk-1", db=db)
+    assert done.returncode == 0, done.stderr
     shown = run("contacts", "show", A, "--json", db=db)
-    assert json.loads(shown.stdout)["email"] == "a@example.org"
+    assert (json.loads(shown.stdout)["email"], json.loads(shown.stdout)["lang"]) == ("a@example.org", "en")
+    assert_one_line_error(
+        run("contacts", "set", A, "--email", "a@example.org", "--lang", "fr", db=db), "--lang"
+    )
     line = run("notices", "deliver", "--smtp", smtp, "--smtp-from", "n@city.example", db=db)
     assert line.returncode == 0, line.stderr
     assert line.stdout.strip() == "sent 1, failed 0, no_address 0, pending 0"
     assert mailbox.messages[0]["From"] == "n@city.example"
     listed = json.loads(run("notices", "list", A, "--json", db=db).stdout)
     [notice] = listed["notices"]
-    assert notice["kind"] == "penalty" and notice["title"].startswith("Penalty of 3 points")
+    assert notice["kind"] == "penalty" and notice["title"].startswith("Penalty of 3 points")  # its language
+    assert mailbox.messages[0]["Subject"] == notice["title"]
+    zh = json.loads(run("notices", "list", A, "--json", "--lang", "zh-CN", db=db).stdout)
+    assert zh["notices"][0]["title"].startswith("自2026-01-12起扣3分")
     assert [(d["channel"], d["status"], d["attempts"]) for d in notice["deliveries"]] == [
         ("email", "delivered", 1)
     ]

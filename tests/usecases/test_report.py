@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from guihua.core.errors import InvalidInput
 from guihua.core.policy import Actor
-from guihua.documents import report_html, report_pdf
+from guihua.documents import report_pdf
 from guihua.http.service import create_app
 from guihua.store.database import Store
 from guihua.usecases import accounts, catalogs, objections, records, reports, scores, submissions
@@ -173,7 +173,7 @@ def test_invalid_subject_and_unknown_extension() -> None:
 
 
 def test_html_escapes_department_fields(resident: Store) -> None:
-    page = report_html.render(reports.subject_report(resident, A, actor=ADMIN))
+    page = reports.subject_document(resident, A, "html", actor=ADMIN, lang="en")[1].decode("utf-8")
     assert HOSTILE not in page and "<script" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "苏州红十字会" in page
@@ -193,7 +193,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def test_pdf_opens_and_reads(resident: Store) -> None:
-    data = report_pdf.render(reports.subject_report(resident, A, actor=ADMIN))
+    data = reports.subject_document(resident, A, "pdf", actor=ADMIN, lang="en")[1]
     assert data.startswith(b"%PDF")
     text = pdf_text(data)
     for expected in (
@@ -216,9 +216,14 @@ def test_cli_writes_pdf_html_and_json(resident: Store, tmp_path: Path) -> None:
     done = run("report", "subject", A, "--out", str(pdf), db=db)  # type: ignore[arg-type]
     assert done.returncode == 0, done.stderr
     assert str(pdf) in done.stdout and A in pdf_text(pdf.read_bytes())
-    done = run("report", "subject", A, "--at", "2026-05-01", "--out", str(html), db=db)  # type: ignore[arg-type]
+    done = run("report", "subject", A, "--at", "2026-05-01", "--out", str(html), "--lang", "en", db=db)  # type: ignore[arg-type]
     assert done.returncode == 0, done.stderr
-    assert "report date <strong>2026-05-01</strong>" in html.read_text(encoding="utf-8")
+    assert 'report date <strong class="nb">2026-05-01</strong>' in html.read_text(encoding="utf-8")
+    done = run("report", "subject", A, "--out", str(html), db=db)  # type: ignore[arg-type]
+    assert done.returncode == 0, done.stderr
+    assert '<html lang="zh-CN">' in html.read_text(encoding="utf-8")  # Chinese unless asked otherwise
+    bad = run("report", "subject", A, "--out", str(html), "--lang", "fr", db=db)  # type: ignore[arg-type]
+    assert_one_line_error(bad, "--lang", "zh-CN", "en")
     done = run("report", "subject", A, "--json", db=db)  # type: ignore[arg-type]
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["access_log"][0]["action"] == "subject.report"
@@ -308,7 +313,7 @@ def test_pdf_without_an_embeddable_cjk_font_uses_the_cid_font(
     monkeypatch.setenv("GUIHUA_PDF_CJK_FONT", str(tmp_path / "no-such-font.ttf"))
     report_pdf.cjk_font.cache_clear()
     try:
-        data = report_pdf.render(reports.subject_report(resident, A, actor=ADMIN))
+        data = reports.subject_document(resident, A, "pdf", actor=ADMIN)[1]
         assert report_pdf.cjk_font() == report_pdf.CID_FONT
     finally:
         report_pdf.cjk_font.cache_clear()
@@ -327,11 +332,11 @@ def test_long_values_never_break_the_documents(store: Store, tmp_path: Path, min
     _ingest(store, tmp_path, "CIVIL", "long.jsonl", rows)
     objections.file(store, A, "CIVIL", "w1", "z" * 2000, actor=RESIDENT)
     scores.subject_score(store, A, actor=DESK, purpose="p" * 5000)
-    report = reports.subject_report(store, A)
-    pdf = PdfReader(io.BytesIO(report_pdf.render(report)))
+    report, data = reports.subject_document(store, A, "pdf", lang="en")
+    pdf = PdfReader(io.BytesIO(data))
     text = "".join(page.extract_text() for page in pdf.pages)
     assert "the full text is in the report's JSON form" in text.replace("\n", " ")
-    html = report_html.render(report)
+    html = reports.subject_document(store, A, "html", lang="en")[1].decode("utf-8")
     assert html.count("characters in all") >= 4 and "x" * 4000 not in html
     data = json.loads(json.dumps(report.as_dict()))
     kept = {r["source_id"]: r["current"]["fields"]["organisation"] for r in data["records"]}

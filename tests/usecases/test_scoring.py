@@ -238,7 +238,7 @@ def test_a_late_penalty_starts_when_it_was_received_not_when_it_happened(
         "2025-06-08",
         "2026-06-08",
     )
-    (sent,) = notices.subject_notices(store, A)  # the notice says the day it starts, before it counts
+    (sent,) = notices.subject_notices(store, A, lang="en")  # it says the day it starts, before it counts
     assert sent["effective_on"] == "2025-06-08" and "from 2025-06-08" in sent["body"]
 
 

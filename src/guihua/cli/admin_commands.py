@@ -144,6 +144,15 @@ def serve(
     checkpoint_every: Annotated[
         float, typer.Option("--checkpoint-every", min=0.01, help="Minutes between checkpoints.")
     ] = 60.0,
+    feed_check_every: Annotated[
+        float,
+        typer.Option(
+            "--feed-check-every",
+            min=0,
+            help="Minutes between checks of the departments' feeds (overdue, failing: alerts once "
+            "per episode); 0: never.",
+        ),
+    ] = 60.0,
     key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
@@ -162,6 +171,7 @@ def serve(
             key_dir=key_dir,
             checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every * 60,
+            feed_check_every=feed_check_every * 60 or None,
         ),
         host=host,
         port=port,

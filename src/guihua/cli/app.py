@@ -22,6 +22,7 @@ from guihua.cli import (
     render,
     report_commands,
     score_commands,
+    sign_in_commands,
     simulation_commands,
 )
 from guihua.cli.options import Db
@@ -66,6 +67,7 @@ notice_commands.register(app)
 feed_commands.register(app)
 admin_commands.register(app)
 audit_commands.register(app)
+sign_in_commands.register(app)
 
 
 def main() -> None:

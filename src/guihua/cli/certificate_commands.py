@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from guihua.cli import render
-from guihua.cli.options import As, At, Db, Json, KeyDir, Purpose, at_date, staff_actor
+from guihua.cli.options import As, At, Db, Json, KeyDir, Lang, Purpose, at_date, lang_of, staff_actor
 
 
 class _IssueByDefault(TyperGroup):
@@ -56,19 +56,31 @@ def issue_cmd(
     key_dir: KeyDir = None,
     clerk: As = None,
     purpose: Purpose = None,
+    lang: Lang = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Certify the resident's listing status at a date: signed, stored under a code, audited."""
+    """Certify the resident's listing status at a date: signed, stored under a code, audited.
+
+    A PDF's page is in --lang (zh-CN by default, or en); its QR code leads to the check page."""
     from guihua.core.statement import display_code
     from guihua.store.database import open_store
     from guihua.usecases import certificates
 
+    chosen = lang_of(lang)
     keys = certificates.key_dir(key_dir, db)
     actor = staff_actor(clerk, "service_desk") if clerk else None
     with render.working("signing the certificate"):
         issued = certificates.issue(
-            open_store(db, create=False), subject_id, out, keys, at_date(at), valid_days, actor, purpose
+            open_store(db, create=False),
+            subject_id,
+            out,
+            keys,
+            at_date(at),
+            valid_days,
+            actor,
+            purpose,
+            lang=chosen,
         )
     if as_json:
         render.print_json(issued.as_dict())

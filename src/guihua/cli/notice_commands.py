@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import As, Db, Json, Purpose, staff_actor
+from guihua.cli.options import As, Db, Json, Lang, Purpose, lang_of, staff_actor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -169,6 +169,12 @@ def _feed_routes(channels: list[Channel], operator_email: str | None, ops_webhoo
 def list_cmd(
     subject_id: Annotated[str, typer.Argument(help="The resident.")],
     purpose: Purpose = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help="Word them in zh-CN or en (default: the resident's language, else zh-CN)."
+        ),
+    ] = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -180,7 +186,8 @@ def list_cmd(
     from guihua.usecases.subjects import check_subject
 
     sid = check_subject(subject_id)
-    rows = subject_notices(open_store(db, create=False), sid, purpose=purpose)
+    chosen = lang_of(lang) if lang is not None else None
+    rows = subject_notices(open_store(db, create=False), sid, purpose=purpose, lang=chosen)
     if as_json:
         render.print_json({"subject_id": sid, "notices": rows, "count": len(rows)})
         return
@@ -204,22 +211,26 @@ def list_cmd(
 def contacts_set(
     subject_id: Annotated[str, typer.Argument(help="The resident.")],
     email: Annotated[str, typer.Option("--email", help="The resident's e-mail address.")],
+    lang: Lang = None,
     clerk: As = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Record a resident's e-mail address; e-mails that waited for one are queued again."""
+    """Record a resident's e-mail address (and with --lang the language of its notices; else the
+    one kept stays, zh-CN if none); e-mails that waited for an address are queued again."""
     from guihua.store.database import open_store
     from guihua.usecases import contacts
 
+    chosen = lang_of(lang) if lang is not None else None
     contact = contacts.set_email(
-        open_store(db, create=False), subject_id, email, staff_actor(clerk, "service_desk")
+        open_store(db, create=False), subject_id, email, staff_actor(clerk, "service_desk"), chosen
     )
     if as_json:
         render.print_json(contact.as_dict())
         return
     render.console.print(
-        f"{contact.subject_id}: e-mail {contact.email}; {contact.requeued} waiting e-mail(s) queued again",
+        f"{contact.subject_id}: e-mail {contact.email}, notices in {contact.lang}; "
+        f"{contact.requeued} waiting e-mail(s) queued again",
         markup=False,
     )
 
@@ -240,7 +251,7 @@ def contacts_show(
         render.print_json(contact.as_dict())
         return
     render.console.print(
-        f"{contact.subject_id}: e-mail {contact.email or 'none'}"
+        f"{contact.subject_id}: e-mail {contact.email or 'none'}, notices in {contact.lang}"
         + (f" (since {contact.updated_at})" if contact.updated_at else ""),
         markup=False,
     )

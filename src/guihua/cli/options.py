@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from guihua.core.languages import Language
     from guihua.core.policy import Actor
 
 Db = Annotated[
@@ -32,6 +33,21 @@ KeyDir = Annotated[
 ]
 At = Annotated[str | None, typer.Option("--at", help="Date YYYY-MM-DD (default: today).")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+Lang = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        help="Language of what the resident reads: zh-CN (the default) or en.",
+        show_default=False,
+    ),
+]
+
+
+def lang_of(value: str | None) -> Language:
+    """``--lang`` as a supported language (absent: zh-CN); anything else is refused in one line."""
+    from guihua.core.languages import language
+
+    return language(value, "--lang")
 
 
 def at_date(value: str | None) -> dt.date | None:

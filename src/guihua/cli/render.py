@@ -203,7 +203,7 @@ def catalog(c: Catalog, version: int | None) -> None:
         when = ", ".join(f"{f} {op} {v}" for f, op, v in r.conditions()) or "always"
         eff = f"{r.effective_from}" + (f" to {r.effective_to}" if r.effective_to else " on")
         rules.add_row(
-            r.id,
+            r.id + (f"\n{r.name}" if r.name else ""),  # the words residents read, under the id
             r.metric,
             when,
             f"{r.points:+d}",

@@ -1,8 +1,9 @@
 """``guihua report subject``: a resident's full report, printed at the service centre.
 
 It is the resident's copy of everything held on it (see :mod:`guihua.usecases.reports`).
-The file kind follows ``--out``'s extension (.pdf or .html); ``--json`` prints the same report
-as one JSON object, the document ``GET /api/v1/subjects/{id}/report`` returns by default.
+The file kind follows ``--out``'s extension (.pdf or .html), in ``--lang`` (zh-CN by default, or
+en); ``--json`` prints the same report as one JSON object, the document
+``GET /api/v1/subjects/{id}/report`` returns by default.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 import typer
 
 from guihua.cli import render
-from guihua.cli.options import At, Db, Json, at_date
+from guihua.cli.options import At, Db, Json, Lang, at_date, lang_of
 
 
 def register(report_app: typer.Typer) -> None:
@@ -29,30 +30,33 @@ def subject_report_cmd(
     purpose: Annotated[
         str | None, typer.Option("--purpose", help="Why it is read (kept in the audit trail).")
     ] = None,
+    lang: Lang = None,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
-    """Everything held on a resident: score, records and their history, adjustments and caps,
-    objections, notices, listing cases, and who accessed the data. Reading it is audited."""
+    """Everything held on a resident: score, records and their history, what each record did and
+    why, caps, objections, notices, listing cases, and who accessed the data. Reading it is audited."""
     from guihua.core.errors import InvalidInput
-    from guihua.documents import report_html, report_pdf
     from guihua.store.database import open_store
     from guihua.usecases import reports
     from guihua.usecases.subjects import check_subject
 
     sid = check_subject(subject_id)
+    chosen = lang_of(lang)
     if out is None and not as_json:
         raise InvalidInput("say where the report goes: --out FILE.pdf or --out FILE.html, or --json")
     kind = reports.format_of(out) if out is not None else None  # refused before anything is read
     if out is not None and not out.parent.exists():
         raise InvalidInput(f"cannot write {out}: folder {out.parent} does not exist")
     with render.working("gathering everything held on the resident"):
-        report = reports.subject_report(open_store(db, create=False), sid, at_date(at), purpose=purpose)
-        if out is not None:
-            if kind == "pdf":
-                out.write_bytes(report_pdf.render(report))
-            else:
-                out.write_text(report_html.render(report), encoding="utf-8")
+        store = open_store(db, create=False)
+        if kind is not None and out is not None:
+            report, content = reports.subject_document(
+                store, sid, kind, at_date(at), purpose=purpose, lang=chosen
+            )
+            out.write_bytes(content)
+        else:
+            report = reports.subject_report(store, sid, at_date(at), purpose=purpose, lang=chosen)
     if as_json:
         render.print_json(report.as_dict())
     elif out is not None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from guihua.core.languages import primary
 from guihua.core.prohibited import is_prohibited
 
 FieldType = Literal["int", "number", "string", "bool", "date"]
@@ -24,18 +26,68 @@ LISTING_FIELDS: tuple[str, ...] = ("case_id", "action")
 LISTING_ACTIONS: tuple[str, ...] = ("list", "resolve")
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 AgreementStatus = Literal["active", "suspended", "ended"]
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 class CatalogItem(BaseModel):
-    """Unknown keys are refused: a typo such as ``valid_day`` must not silently mean 'no expiry'."""
+    """Unknown keys are refused: a typo such as ``valid_day`` must not silently mean 'no expiry'.
+
+    Every item may carry ``translations``: per language tag (``zh-CN``, ``en``), its words in that
+    language (``name``, ``description``, a rule's ``why``, a perk's ``benefit``). They are what a
+    resident reads in documents and notices (a rule's and a department's ``legal_basis`` too: a
+    citation in the reader's language), and never change a score. The plain fields are the
+    catalog's own wording, used for any language the item has no translation for, so a catalog
+    written before translations existed still loads and still reads.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    TRANSLATABLE: ClassVar[tuple[str, ...]] = ("description",)
+
     description: str = ""
     notes: str = ""
+    translations: dict[str, dict[str, str]] = {}
+
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _no_translations_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("translations")
+    @classmethod
+    def _translations_are_words(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        """Each key a language tag, each entry a text field this kind of item has, never empty.
+
+        A misspelt field (``nmae``) would otherwise leave the resident reading the fallback
+        wording without anyone noticing.
+        """
+        for tag, words in value.items():
+            if not _LANGUAGE_TAG.fullmatch(tag):
+                raise ValueError(f"{tag!r} is not a language tag (write it like zh-CN or en)")
+            for name, text in words.items():
+                if name not in cls.TRANSLATABLE:
+                    raise ValueError(
+                        f"{tag}.{name} cannot be translated here (translate {', '.join(cls.TRANSLATABLE)})"
+                    )
+                if not text.strip():
+                    raise ValueError(f"{tag}.{name} is empty (leave it out to use the catalog's own words)")
+        return value
+
+    def text(self, name: str, lang: str) -> str:
+        """The text field ``name`` in ``lang``: its translation for that tag, else for the tag's
+        primary language (``zh`` serves ``zh-CN``), else the item's own wording (may be empty)."""
+        wanted = lang.lower()
+        for match in (lambda t: t.lower() == wanted, lambda t: primary(t) == primary(wanted)):
+            for tag, words in self.translations.items():
+                if match(tag) and words.get(name):
+                    return words[name]
+        own = getattr(self, name, "")
+        return own if isinstance(own, str) else ""
 
 
 class Scheme(CatalogItem):
+    TRANSLATABLE = ("name", "description")
+
     name: str
     base: int
     min: int
@@ -46,6 +98,8 @@ class Scheme(CatalogItem):
 
 
 class Category(CatalogItem):
+    TRANSLATABLE = ("name", "description")
+
     code: str
     name: str = ""
     max_gain_per_year: int | None = Field(default=None, ge=0)
@@ -76,6 +130,8 @@ class Agreement(CatalogItem):
 
 
 class Department(CatalogItem):
+    TRANSLATABLE = ("name", "legal_basis", "description")
+
     code: str
     name: str = ""
     legal_basis: str
@@ -89,6 +145,8 @@ class Department(CatalogItem):
 
 
 class Metric(CatalogItem):
+    TRANSLATABLE = ("name", "description")
+
     code: str
     name: str = ""
     category: str | None = None
@@ -98,8 +156,18 @@ class Metric(CatalogItem):
 
 
 class Rule(CatalogItem):
+    """A scoring rule; ``name`` and ``why`` are what a resident reads (the id is for staff).
+
+    ``why`` says in one sentence why a record under this rule gains or loses points ("the fine
+    for a traffic offence was not paid"); documents add the points and the days from the engine.
+    """
+
+    TRANSLATABLE = ("name", "why", "legal_basis", "description")
+
     id: str
     metric: str
+    name: str = ""
+    why: str = ""
     when: dict[str, Any] = {}
     points: int
     valid_days: int | None = Field(default=None, ge=1)
@@ -125,6 +193,8 @@ class Rule(CatalogItem):
 
 
 class Perk(CatalogItem):
+    TRANSLATABLE = ("name", "benefit", "description")
+
     code: str
     name: str = ""
     provider: str

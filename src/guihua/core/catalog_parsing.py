@@ -28,9 +28,15 @@ from guihua.core.catalog import (
 )
 from guihua.core.errors import CatalogRefused
 
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster, same answers
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses duplicated mapping keys instead of keeping the last."""
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc]
+    """A YAML loader that refuses duplicated mapping keys instead of keeping the last.
+
+    Built on libyaml's loader where PyYAML has it: every command parses the stored catalog,
+    and the pure-Python parser took 0.55 s of a 1.5 s ``guihua feeds`` on the default scheme.
+    """
 
     duplicate_keys: list[str]
 
@@ -84,7 +90,12 @@ def _pydantic_problems(where: str, exc: ValidationError) -> list[str]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key (is it misspelt?)" if err["type"] == "extra_forbidden" else err["msg"].lower()
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (is it misspelt?)"
+        elif err["type"] == "value_error":  # our own sentence, as written (language tags keep their case)
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+        else:
+            msg = err["msg"].lower()
         out.append(f"{where}{'.' + loc if loc else ''}: {msg}")
     return out
 

@@ -63,17 +63,71 @@ def read_access_log(actor: Actor, subject_id: str) -> str | None:
     return "only the resident itself and auditors"
 
 
-def check_perk(actor: Actor, perk: Perk) -> str | None:
-    """Eligibility (yes or no, never the score) for the provider that owns the perk, and only it.
-
-    A perk that requires the resident's consent is refused until consent codes
-    exist (the portal's ``/me``): without one the provider must not learn it.
-    """
+def owns_perk(actor: Actor, perk: Perk) -> str | None:
+    """Only the provider that owns a perk checks it (or may spend a consent code for it)."""
     if actor.role != "provider" or actor.provider != perk.provider:
         return f"only {perk.provider} checks {perk.code}"
-    if perk.consent_required:
-        return f"{perk.code} needs the resident's consent for each check; ask the resident for a consent code"
     return None
+
+
+def check_perk(actor: Actor, perk: Perk, consented: bool = False) -> str | None:
+    """Eligibility (yes or no, never the score) for the provider that owns the perk, and only it.
+
+    A perk that requires the resident's consent (spec section 6) is answered only when this
+    check spent a consent code the resident made for that perk (``consented``): without one the
+    provider must not learn it.
+    """
+    refusal = owns_perk(actor, perk)
+    if refusal is not None:
+        return refusal
+    if perk.consent_required and not consented:
+        return (
+            f"{perk.code} needs the resident's consent for each check; ask the resident for a consent "
+            "code (made on the portal's /me pages) and send it as ?consent="
+        )
+    return None
+
+
+def give_consent(actor: Actor, subject_id: str) -> str | None:
+    """A consent code for a perk check: only the resident itself makes one, for itself.
+
+    Consent is the resident's own act; a service desk may help, but the code is made by the
+    resident signed in on its own pages.
+    """
+    if actor.role == "resident" and actor.subject_id == subject_id:
+        return None
+    return "only the resident itself gives consent to a perk check"
+
+
+def own_pages(actor: Actor) -> str | None:
+    """The resident's own pages (``/me``): a resident signed in as itself, nobody else.
+
+    Staff read a resident's data where they must give a purpose (the service counter), never
+    through a resident's page, which asks for none.
+    """
+    if actor.role == "resident" and actor.subject_id:
+        return None
+    return "these are a resident's own pages; staff look a resident up at the service counter"
+
+
+def issue_sign_in_code(actor: Actor) -> str | None:
+    """A one-time sign-in code printed for a resident: only a service desk, with the resident there.
+
+    (A resident asks for its own by e-mail on the portal's sign-in page, which needs no actor.)
+    """
+    if actor.role == "service_desk":
+        return None
+    return "only a service desk prints a sign-in code for a resident"
+
+
+def work_at_counter(actor: Actor) -> str | None:
+    """The portal's service counter (``/counter``): service desks only.
+
+    What the counter then does is each asked on its own (:func:`read_subject` with the purpose,
+    :func:`act_for_subject`, :func:`issue_sign_in_code`); this only keeps other roles, who may
+    read some of the same data elsewhere, from working as a counter that reads on a resident's say.
+    """
+    return None if actor.role == "service_desk" else "only a service desk works at the counter"
 
 
 def department_of(actor: Actor) -> str | None:

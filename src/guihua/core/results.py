@@ -49,10 +49,28 @@ class ExplanationItem:
 
 
 @dataclass
+class CategoryTotal:
+    """What one category's records of one start year add to the score at the date, after its caps.
+
+    ``gain`` and ``loss`` are the points of its counting records before the yearly caps,
+    ``contribution`` what they add together once capped (the engine's ``contributions``).
+    """
+
+    category: str | None
+    year: int
+    gain: int
+    loss: int
+    contribution: int
+    gain_capped: bool
+    loss_capped: bool
+
+
+@dataclass
 class Explanation:
     score: Score
     items: list[ExplanationItem] = field(default_factory=list)
     listings: list[dict[str, Any]] = field(default_factory=list)
+    categories: list[CategoryTotal] = field(default_factory=list)  # only when asked for (the portal)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -81,6 +81,8 @@ class EmailChannel:
         msg["Message-ID"] = f"<{out.message_key}@{MESSAGE_ID_DOMAIN}>"  # message_id() for a resident's
         msg[out.id_header] = str(out.notice_id)
         msg.set_content(out.body)
+        if out.lang:  # the resident's language (set after set_content, which clears Content-* headers)
+            msg["Content-Language"] = out.lang
         return msg
 
     def send(self, message: Outgoing) -> None:

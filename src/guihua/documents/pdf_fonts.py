@@ -75,13 +75,36 @@ def markup(text: object) -> str:
     return CJK_RUN.sub(rf'<font name="{cjk_font()}">\1</font>', escape(str(text)))
 
 
-def draw_mixed(canvas: Canvas, x: float, y: float, text: str, font: str, size: float, color: Any) -> None:
-    """One line of text whose CJK runs use the CJK font (canvas strings have no markup)."""
+def _runs(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` cut into (part, font) runs: CJK runs in the CJK font, the rest in ``font``."""
+    return [(part, cjk_font() if CJK_RUN.fullmatch(part) else font) for part in CJK_RUN.split(text) if part]
+
+
+def mixed_width(text: str, font: str, size: float) -> float:
+    """The width of one line of mixed Latin/CJK text as :func:`draw_mixed` sets it."""
+    return float(sum(pdfmetrics.stringWidth(part, face, size) for part, face in _runs(text, font)))
+
+
+def draw_mixed(
+    canvas: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    font: str,
+    size: float,
+    color: Any,
+    align: str = "left",
+) -> None:
+    """One line of text whose CJK runs use the CJK font (canvas strings have no markup).
+
+    ``align`` ``right`` or ``centre`` puts the line's end or middle at ``x``.
+    """
+    if align == "right":
+        x -= mixed_width(text, font, size)
+    elif align == "centre":
+        x -= mixed_width(text, font, size) / 2
     canvas.setFillColor(color)
-    for part in CJK_RUN.split(text):
-        if not part:
-            continue
-        face = cjk_font() if CJK_RUN.fullmatch(part) else font
+    for part, face in _runs(text, font):
         canvas.setFont(face, size)
         canvas.drawString(x, y, part)
         x += pdfmetrics.stringWidth(part, face, size)

@@ -22,17 +22,18 @@ from reportlab.lib.units import mm
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from guihua.core.results import SubjectReport
-from guihua.documents import report_text as words
+from guihua.documents import report_text as text
 from guihua.documents.pdf_fonts import CID_FONT, EMBEDDED_FONT, cjk_font, markup
-from guihua.documents.report_pdf_page import NumberedCanvas, page_header
+from guihua.documents.report_pdf_page import numbered_canvas, page_header
 from guihua.documents.report_pdf_sections import story
 from guihua.documents.report_pdf_style import MARGIN, PAGE
+from guihua.documents.words import Words
 
 __all__ = ["CID_FONT", "EMBEDDED_FONT", "cjk_font", "markup", "render"]
 
 
-def render(report: SubjectReport) -> bytes:
-    """The PDF bytes of the report."""
+def render(report: SubjectReport, words: Words) -> bytes:
+    """The PDF bytes of the report, in ``words``' language."""
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf,
@@ -41,12 +42,13 @@ def render(report: SubjectReport) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN + 10 * mm,
         bottomMargin=MARGIN + 4 * mm,
-        title=f"{words.TITLE}: {report.subject_id} at {report.at}",
-        author=report.scheme,
-        subject=f"Everything held on resident {report.subject_id}",
+        title=f"{text.title(words)}: {report.subject_id} {report.at}",
+        author=words.scheme(),
+        subject=words._("Everything held on resident {subject}", subject=report.subject_id),
         creator="Guihua",
+        lang=words.lang,
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body")
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=page_header(report))])
-    doc.build(story(report), canvasmaker=NumberedCanvas)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=page_header(report, words))])
+    doc.build(story(report, words), canvasmaker=numbered_canvas(words))
     return buf.getvalue()

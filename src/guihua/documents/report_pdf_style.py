@@ -28,13 +28,35 @@ PAGE = landscape(A4)  # nine-column tables of fields and legal bases need the wi
 MARGIN = 14 * mm
 WIDTH = PAGE[0] - 2 * MARGIN
 
-BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=12)
+# wordWrap="CJK": Chinese lines break between characters, as Chinese is written, while Latin
+# words (ids, legal citations) stay whole; without it a run of Chinese never wraps at all.
+BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=12, wordWrap="CJK")
 NOTE = ParagraphStyle("note", parent=BODY, fontSize=8, leading=10.5, textColor=colors.HexColor("#444444"))
-H1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=17, leading=21, textColor=NAVY)
-H2 = ParagraphStyle(
-    "h2", fontName="Helvetica-Bold", fontSize=12, leading=15, textColor=NAVY, spaceBefore=10, spaceAfter=4
+BOX = ParagraphStyle(
+    "box",
+    parent=BODY,
+    fontSize=8.5,
+    leading=11,
+    textColor=NAVY,
+    borderPadding=4,
+    borderColor=NAVY,
+    borderWidth=0.6,
+    backColor=colors.HexColor("#f2f5f9"),
 )
-CELL = ParagraphStyle("cell", fontName="Helvetica", fontSize=7.5, leading=9.2, alignment=TA_LEFT)
+H1 = ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=17, leading=21, textColor=NAVY, wordWrap="CJK")
+H2 = ParagraphStyle(
+    "h2",
+    fontName="Helvetica-Bold",
+    fontSize=12,
+    leading=15,
+    textColor=NAVY,
+    spaceBefore=10,
+    spaceAfter=4,
+    wordWrap="CJK",
+)
+CELL = ParagraphStyle(
+    "cell", fontName="Helvetica", fontSize=7.5, leading=9.2, alignment=TA_LEFT, wordWrap="CJK"
+)
 HEAD = ParagraphStyle("head", parent=CELL, fontName="Helvetica-Bold")
 STRUCK = ParagraphStyle("struck", parent=CELL, textColor=GREY)
 

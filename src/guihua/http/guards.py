@@ -18,8 +18,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from guihua.http.limits import send_problem
 
-# Paths anyone may call without a token; a sign-in endpoint joins them when there is one.
-PUBLIC_PREFIXES = ("/api/v1/certificates/", "/api/v1/stats/", "/api/v1/catalog", "/api/v1/audit/checkpoint")
+# Paths anyone may call without a token, the portal's certificate check and sign-in among them.
+PUBLIC_PREFIXES = (
+    *("/api/v1/certificates/", "/api/v1/stats/", "/api/v1/catalog", "/api/v1/audit/checkpoint"),
+    *("/verify", "/login"),
+)
 
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -29,9 +32,25 @@ HEADERS = [
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
+# Scripts, styles, images and fonts only from Guihua itself: no inline script or event handler
+# runs, so an injected ``<script>`` or ``onclick=`` does nothing; forms post only to Guihua.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# Swagger UI (``/docs``) sets style attributes as it renders; its scripts are still Guihua's own files.
+DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+DOCS_PATHS = ("/docs",)
+
+
+def content_security_policy(path: str) -> bytes:
+    """The Content-Security-Policy of an answer to ``path`` (every answer has one)."""
+    return (DOCS_CSP if path in DOCS_PATHS else CSP).encode()
+
 
 class SecurityHeaders:
-    """Adds the headers above to every answer, and HSTS when the request came over TLS.
+    """Adds the headers above and a Content-Security-Policy to every answer, and HSTS when the
+    request came over TLS.
 
     No CORS headers are ever sent: browsers keep other sites' pages from reading the API.
     """
@@ -44,13 +63,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         tls = scope.get("scheme") == "https"
+        csp = (b"content-security-policy", content_security_policy(str(scope.get("path", ""))))
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = [
                     h for h in message.get("headers", []) if not h[0].lower().startswith(b"access-control-")
                 ]
-                message["headers"] = headers + HEADERS + ([HSTS] if tls else [])
+                message["headers"] = headers + HEADERS + [csp] + ([HSTS] if tls else [])
             await send(message)
 
         await self.app(scope, receive, sending)

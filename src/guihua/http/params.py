@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
+from guihua.core.languages import LANGUAGE_PATTERN
 from guihua.http.auth import Caller, caller
 
 Who = Annotated[Caller, Depends(caller)]
@@ -28,3 +29,12 @@ SourceId = Annotated[
 ]
 PerkCode = Annotated[str, Path(min_length=1, max_length=100)]
 CertificateCode = Annotated[str, Path(min_length=1, max_length=40, description="As printed: ABCD-EFGH-JKMN")]
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=35,
+        pattern=LANGUAGE_PATTERN,
+        description="Language of what the resident reads: zh-CN (the default) or en (zh, en-GB... too)",
+        examples=["zh-CN", "en"],
+    ),
+]

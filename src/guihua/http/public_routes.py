@@ -12,12 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from guihua.core.policy import SUPPRESS_BELOW, suppressed
 from guihua.http import problems
 from guihua.http.auth import store_of
 from guihua.http.params import At, CertificateCode
 from guihua.store.catalog_queries import active_catalog
-from guihua.usecases import catalogs, certificates, feeds, scores
+from guihua.usecases import catalogs, certificates, public_stats
 
 router = APIRouter(prefix="/api/v1", tags=["public"])
 
@@ -40,18 +39,7 @@ def catalog(request: Request) -> dict[str, Any]:
 @router.get("/stats/distribution")
 def distribution(request: Request, at: At = None) -> dict[str, Any]:
     """Counts above, at and below base, defaulters and a histogram; cells under 10 suppressed."""
-    d = scores.distribution(store_of(request), at)
-    return {
-        "at": d.at,
-        "base": d.base,
-        "subjects": suppressed(d.subjects),
-        "above": suppressed(d.above),
-        "at_base": suppressed(d.at_base),
-        "below": suppressed(d.below),
-        "defaulters": suppressed(d.defaulters),
-        "histogram": [{**b, "count": suppressed(b["count"])} for b in d.histogram],
-        "suppressed_below": SUPPRESS_BELOW,
-    }
+    return public_stats.distribution(store_of(request), at)
 
 
 @router.get("/stats/feeds")
@@ -59,50 +47,7 @@ def feed_stats(request: Request, at: At = None) -> dict[str, Any]:
     """Each department's feed at the level of departments only (no resident in it): agreement in
     force, submissions, last one, rows accepted and rejected in the last 30 days and overall, reject
     rate, top reasons, overdue, silent, failing; counts under 10 rows suppressed (null)."""
-    day, rows = feeds.feed_status(store_of(request), at)
-    return {
-        "at": day.isoformat(),
-        "feeds": [public_feed(f.as_dict()) for f in rows],
-        "suppressed_below": SUPPRESS_BELOW,
-    }
-
-
-_PUBLIC_FEED = (
-    "department",
-    "name",
-    "at",
-    "in_force",
-    "agreement_state",
-    "frequency_days",
-    "submissions",
-    "first_submission_on",
-    "last_submission_on",
-    "due_on",
-    "overdue",
-    "silent",
-    "failing",
-    "submissions_30d",
-)
-_PUBLIC_COUNTS = (
-    *("rows", "accepted", "duplicates", "corrected", "superseded", "rejected"),
-    *("rows_30d", "accepted_30d", "rejected_30d"),
-)
-_PUBLIC_RATES = {"reject_rate": ("rejected", "rows"), "reject_rate_30d": ("rejected_30d", "rows_30d")}
-
-
-def public_feed(row: dict[str, Any]) -> dict[str, Any]:
-    """A feed row as published: counts under 10 rows suppressed (as ``suppressed`` does for
-    residents), a rate only when both its counts are shown, the number of warnings, no contact."""
-    shown = {k: row[k] for k in _PUBLIC_FEED}
-    for key in _PUBLIC_COUNTS:
-        shown[key] = suppressed(row[key])
-    for rate, (part, whole) in _PUBLIC_RATES.items():
-        both = suppressed(row[part]) is not None and suppressed(row[whole]) is not None
-        shown[rate] = row[rate] if both else None
-    for key in ("top_reasons", "top_reasons_30d"):
-        shown[key] = [{"reason": r["reason"], "rows": suppressed(r["rows"])} for r in row[key]]
-    shown["warnings"] = len(row["warnings"])
-    return shown
+    return public_stats.feed_status(store_of(request), at)
 
 
 @router.get("/certificates/{code}", responses=problems.problem_responses(404))

@@ -1,13 +1,11 @@
-"""The FastAPI application: routers by audience, problem documents for every error.
+"""The FastAPI application: routers by audience, problem documents for every error, and the portal.
 
-Endpoints parse, ask the access policy, call a use case and shape the answer.
+Endpoints parse, ask the access policy, call a use case and shape the answer. The web portal's
+pages (:mod:`guihua.web`) are mounted into the same application and call the same use cases.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +22,13 @@ from guihua.http import (
     provider_routes,
     public_routes,
     review_routes,
+    schedule,
     subject_routes,
 )
 from guihua.http.guards import RateLimit, RateLimited, SecurityHeaders
 from guihua.http.limits import DEFAULT_MAX_BODY, BodySizeLimit
 from guihua.store.database import Store
+from guihua.web import portal
 
 ROUTERS = (
     public_routes,
@@ -48,20 +48,23 @@ def create_app(
     checkpoint_dir: Path | None = None,
     checkpoint_every: float = 3600.0,
     rate_limit: RateLimit | None = None,
+    feed_check_every: float | None = None,
 ) -> FastAPI:
     """The service on ``store``; with ``checkpoint_dir`` it keeps a signed checkpoint of the audit
-    trail there every ``checkpoint_every`` seconds (and once at start)."""
+    trail there every ``checkpoint_every`` seconds (and once at start); with ``feed_check_every``
+    it checks the departments' feeds that often and queues their alerts (once per episode)."""
     from guihua.usecases.certificates import key_dir as default_key_dir
 
     keys = key_dir or default_key_dir(None, store.engine.url.render_as_string(hide_password=False))
     app = FastAPI(
-        lifespan=_checkpoints(store, keys, checkpoint_dir, checkpoint_every),
+        lifespan=schedule.lifespan(_jobs(store, keys, checkpoint_dir, checkpoint_every, feed_check_every)),
         responses=problems.problem_responses(400, 401, 403, 404, 409, 413, 422, 429),
         title="Guihua",
         description="A public-credit scheme run fairly: every point traces to a record, a rule and its law.",
         version="0.1.0",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # the portal serves /docs with Swagger UI's files from Guihua itself
+        redoc_url=None,  # ReDoc would come from a CDN
     )
     app.state.store = store
     app.state.key_dir = keys
@@ -74,48 +77,40 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, problems.on_http)
     for module in ROUTERS:
         app.include_router(module.router)
+    portal.install(app, keys)  # the web portal's pages, sessions and /docs (after the API's handlers)
     _declare_problem_schema(app)
     return app
 
 
-def _checkpoints(store: Store, keys: Path, folder: Path | None, every: float) -> Any:
-    """A lifespan that keeps checkpoints in ``folder`` on a schedule while the service runs."""
+def _jobs(
+    store: Store,
+    keys: Path,
+    checkpoint_dir: Path | None,
+    checkpoint_every: float,
+    feed_check_every: float | None,
+) -> list[schedule.Job]:
+    """What the service does on its own: signed checkpoints of the audit trail, the feeds' alerts."""
+    jobs = []
+    if checkpoint_dir is not None:
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if folder is None:
-            yield
-            return
-        stop = threading.Event()
-        worker = threading.Thread(
-            target=_keep_checkpoints, args=(store, keys, folder, every, stop), daemon=True
-        )
-        worker.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            worker.join(10)
+        def checkpoint() -> str:
+            from guihua.kit import signing
+            from guihua.usecases import checkpoints
 
-    return lifespan
+            path = checkpoints.keep(store, signing.load_or_create(keys), checkpoint_dir)
+            return f"audit checkpoint written to {path}"
 
+        jobs.append(schedule.Job("guihua.checkpoints", checkpoint_every, checkpoint))
+    if feed_check_every:
 
-def _keep_checkpoints(store: Store, keys: Path, folder: Path, every: float, stop: threading.Event) -> None:
-    import logging
+        def feed_alerts() -> str:
+            from guihua.usecases import feeds
 
-    from guihua.core.errors import GuihuaError
-    from guihua.kit import signing
-    from guihua.usecases import checkpoints
+            checked = feeds.check_alerts(store)
+            return f"feeds checked: {checked.as_dict()}"
 
-    log = logging.getLogger("guihua.checkpoints")
-    while True:
-        try:
-            path = checkpoints.keep(store, signing.load_or_create(keys), folder)
-            log.info("audit checkpoint written to %s", path)
-        except (GuihuaError, OSError) as exc:  # a broken trail is not signed: say so, keep serving
-            log.error("audit checkpoint not written: %s", getattr(exc, "message", exc))
-        if stop.wait(every):
-            return
+        jobs.append(schedule.Job("guihua.feeds", feed_check_every, feed_alerts))
+    return jobs
 
 
 def _declare_problem_schema(app: FastAPI) -> None:

@@ -1,7 +1,8 @@
 """A resident's data: score, explanation, report, objections, notices, contact, who looked.
 
 The report is JSON by default (what programs read); a browser or the counter's
-printer asks for ``format=html`` or ``format=pdf``.
+printer asks for ``format=html`` or ``format=pdf``, in ``lang=zh-CN`` (the default) or
+``lang=en``. Notices are worded in ``lang`` when given, else in the resident's own language.
 
 For the resident itself, service desks (with a purpose), reviewers and
 auditors, as the access policy says (:mod:`guihua.core.policy`); every read and
@@ -17,9 +18,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from guihua.core import policy
-from guihua.documents import report_html, report_pdf
+from guihua.core.languages import LANGUAGE_PATTERN, Language, language
 from guihua.http.auth import enforce, store_of, subject_of
-from guihua.http.params import At, Purpose, SubjectId, Who
+from guihua.http.params import At, Lang, Purpose, SubjectId, Who
 from guihua.usecases import audit, contacts, notices, objections, reports, scores
 
 router = APIRouter(prefix="/api/v1/subjects/{subject_id}", tags=["residents"])
@@ -87,9 +88,16 @@ class ObjectionIn(BaseModel):
 
 
 class ContactIn(BaseModel):
-    """How to reach the resident: its e-mail address (checked like at the counter)."""
+    """How to reach the resident: its e-mail address (checked like at the counter), and the
+    language of its notices (zh-CN or en; absent: the one kept, else zh-CN)."""
 
     email: str = Field(min_length=3, max_length=contacts.MAX_EMAIL)
+    lang: str | None = Field(default=None, max_length=35, pattern=LANGUAGE_PATTERN, examples=["zh-CN", "en"])
+
+
+def _lang(value: str | None) -> Language | None:
+    """A ``lang`` given, as a supported language (anything else is a 422 problem); None if absent."""
+    return language(value, "lang") if value is not None else None
 
 
 @router.post("/objections", status_code=201)
@@ -113,16 +121,19 @@ def subject_objections(
 def set_contact(request: Request, subject_id: SubjectId, body: ContactIn, who: Who) -> dict[str, Any]:
     """The resident itself or a service desk sets the e-mail address notices go to (audited)."""
     sid = _actionable(request, who, subject_id, "contact.set", "set a contact")
-    return contacts.set_email(store_of(request), sid, body.email, who.actor).as_dict()
+    return contacts.set_email(store_of(request), sid, body.email, who.actor, _lang(body.lang)).as_dict()
 
 
 @router.get("/notices")
 def subject_notices(
-    request: Request, subject_id: SubjectId, who: Who, purpose: Purpose = None
+    request: Request, subject_id: SubjectId, who: Who, purpose: Purpose = None, lang: Lang = None
 ) -> dict[str, Any]:
-    """What the resident was told, when, and whether it was delivered."""
+    """What the resident was told, when, and whether it was delivered (in ``lang``, else the
+    resident's own language)."""
+    chosen = _lang(lang)
     sid = _readable(request, who, subject_id, purpose, "subject.notices")
-    return {"subject_id": sid, "notices": notices.subject_notices(store_of(request), sid, who.actor, purpose)}
+    found = notices.subject_notices(store_of(request), sid, who.actor, purpose, chosen)
+    return {"subject_id": sid, "notices": found}
 
 
 FormatQuery = Annotated[
@@ -149,19 +160,24 @@ def subject_report(
     at: At = None,
     purpose: Purpose = None,
     format_: FormatQuery = "json",
+    lang: Lang = None,
 ) -> Response:
     """Everything held on the resident: score and defaulter flag at the date, every record and its
     versions with rule and legal basis, adjustments and the caps that bit, objections, notices and
-    their delivery, listing cases, and who accessed the data (this reading included)."""
+    their delivery, listing cases, and who accessed the data (this reading included). The HTML
+    and PDF forms are in ``lang`` (zh-CN by default, or en)."""
+    chosen = _lang(lang)
     sid = _readable(request, who, subject_id, purpose, reports.ACTION)
-    report = reports.subject_report(store_of(request), sid, at, actor=who.actor, purpose=purpose)
+    store = store_of(request)
+    if format_ == "json":
+        return JSONResponse(reports.subject_report(store, sid, at, who.actor, purpose, chosen).as_dict())
+    words = chosen or language(None)
+    report, content = reports.subject_document(store, sid, format_, at, who.actor, purpose, words)
     if format_ == "html":
-        return HTMLResponse(report_html.render(report))
-    if format_ == "pdf":
-        name = f"report-{report.subject_id}-{report.at}.pdf"
-        return Response(
-            report_pdf.render(report),
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-    return JSONResponse(report.as_dict())
+        return HTMLResponse(content, headers={"Content-Language": words})
+    name = f"report-{report.subject_id}-{report.at}.pdf"
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Content-Language": words},
+    )

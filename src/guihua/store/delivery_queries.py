@@ -85,10 +85,10 @@ def next_batch(
 
 
 def _row() -> Any:
-    """A delivery with its whole notice and the resident's address."""
+    """A delivery with its whole notice and the resident's address and language."""
     columns, notice = schema.notice_columns()
     return select(
-        _d.c.id.label("delivery_id"), _d.c.channel, _d.c.attempts, *columns, _c.c.email
+        _d.c.id.label("delivery_id"), _d.c.channel, _d.c.attempts, *columns, _c.c.email, _c.c.lang
     ).select_from(
         _d.join(notice, _n.c.id == _d.c.notice_id).outerjoin(_c, _c.c.subject_id == _n.c.subject_id)
     )

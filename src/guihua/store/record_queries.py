@@ -127,8 +127,64 @@ def _in_parts(ids: list[int], size: int = 10_000) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
+def note_changes(conn: Connection, ids: list[int]) -> None:
+    """Note that stored versions ``ids`` change in this transaction (see ``record_changes``).
+
+    One row per run of ids close together, so a correction of many records writes a few rows.
+    """
+    for first, last in _runs(sorted(ids)):
+        conn.execute(insert(schema.record_changes).values(first_id=first, last_id=last))
+
+
+def note_all_changed(conn: Connection) -> None:
+    """Every stored version may change in this transaction (a re-match, a purge)."""
+    last = table_size_hint(conn)
+    if last:
+        conn.execute(insert(schema.record_changes).values(first_id=0, last_id=last))
+
+
+def _runs(ids: list[int], gap: int = 100_000) -> Iterator[tuple[int, int]]:
+    """Sorted ids as (first, last) runs, a new run where two ids are more than ``gap`` apart."""
+    if not ids:
+        return
+    first = last = ids[0]
+    for i in ids[1:]:
+        if i - last > gap:
+            yield first, last
+            first = i
+        last = i
+    yield first, last
+
+
+def changes_since(conn: Connection, seq: int) -> tuple[int, list[tuple[int, int]]]:
+    """The newest change's number and the id ranges of the changes after ``seq``."""
+    rc = schema.record_changes
+    rows = conn.execute(select(rc.c.seq, rc.c.first_id, rc.c.last_id).where(rc.c.seq > seq)).all()
+    newest = max((int(r.seq) for r in rows), default=seq)
+    return newest, [(int(r.first_id), int(r.last_id)) for r in rows]
+
+
+def newest_change(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(schema.record_changes.c.seq), 0))).scalar_one())
+
+
+def version_key(conn: Connection, record_id: int) -> str:
+    """Which version record ``record_id`` is ("department/source_id/version"; "" when none)."""
+    row = conn.execute(
+        select(_r.c.department, _r.c.source_id, _r.c.version).where(_r.c.id == record_id)
+    ).first()
+    return "" if row is None else f"{row.department}/{row.source_id}/{row.version}"
+
+
+def hold_writes(conn: Connection) -> None:
+    """Keep every other writer out until this transaction ends (SQLite: take the write lock now)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("UPDATE record_changes SET seq = seq WHERE 0")
+
+
 def supersede(conn: Connection, ids: list[int]) -> None:
     """Mark these versions as no longer current (a newer version replaces each)."""
+    note_changes(conn, ids)
     for part in _in_parts(ids):
         conn.execute(update(_r).where(_r.c.id.in_(part)).values(is_current=False))
 
@@ -151,6 +207,7 @@ def previous_versions(conn: Connection, ids: list[int]) -> pl.DataFrame:
 def withdraw(conn: Connection, ids: list[int], restore: list[int]) -> None:
     """Undo versions a submission stored itself (a key it sends again): delete them, make ``restore``
     (the versions they had replaced) current again."""
+    note_changes(conn, ids + restore)
     for part in _in_parts(ids):
         conn.execute(delete(_r).where(_r.c.id.in_(part)))
     for part in _in_parts(restore):
@@ -187,6 +244,7 @@ def duplicates_take(conn: Connection, keys: list[str]) -> list[str]:
 
 
 def mark_retracted(conn: Connection, record_id: int, when: dt.datetime, day: dt.date) -> None:
+    note_changes(conn, [record_id])
     conn.execute(update(_r).where(_r.c.id == record_id).values(retracted_at=when, retracted_on=day))
 
 
@@ -327,6 +385,7 @@ def derived_rewrite(conn: Connection, columns: tuple[str, ...]) -> Iterator[Any]
     conn.exec_driver_sql("DELETE FROM rematch")
     yield lambda table: bulk_insert(conn, "rematch", table)
     sets = ", ".join(f"{c} = rematch.{c}" for c in columns)
+    note_all_changed(conn)
     conn.exec_driver_sql(f"UPDATE records SET {sets} FROM rematch WHERE records.id = rematch.id")
     conn.exec_driver_sql("DELETE FROM rematch")
 
@@ -416,5 +475,6 @@ def count_staged(conn: Connection) -> dict[str, int]:
 
 def delete_staged(conn: Connection) -> None:
     """Delete every row about the staged keys (deliveries follow their notices by cascade)."""
+    note_all_changed(conn)
     for table in PURGED_TABLES:
         conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_ABOUT[table]}")

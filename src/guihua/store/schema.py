@@ -23,9 +23,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     false,
     func,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.sql import FromClause
@@ -162,6 +164,18 @@ records = Table(
     ),
 )
 
+# Id ranges of stored record versions changed after they were added (0011): what the
+# records' columnar copy (store/record_mirror.py) must copy again.
+record_changes = Table(
+    "record_changes",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("first_id", BigInteger, nullable=False),
+    Column("last_id", BigInteger, nullable=False),
+)
+# A random token made once per store (0011), which its columnar copy carries too.
+store_identity = Table("store_identity", metadata, Column("token", String(64), primary_key=True))
+
 quarantine = Table(
     "quarantine",
     metadata,
@@ -295,9 +309,29 @@ def notice_columns() -> tuple[list[Any], FromClause]:
     """A notice as it reads whole: its columns and the facts of the record or objection it is about.
 
     Returns the columns and the FROM clause to select them from (notices
-    outer-joined to records and objections).
+    outer-joined to records and objections). ``about_metric`` and ``about_rule_id`` name what
+    the resident is told about in words: for a decision, the metric and the rule of the record
+    version objected to; for a repair, the rule that listed the case; else the notice's own.
     """
     n, r, o = notices, records, objections
+    objected, listed = records.alias("objected"), records.alias("listed")
+    the_objected = (
+        (objected.c.department == o.c.department)
+        & (objected.c.source_id == o.c.source_id)
+        & (objected.c.version == o.c.record_version)
+    )
+    objected_metric = select(func.min(objected.c.metric)).where(the_objected).scalar_subquery()
+    objected_rule = select(func.min(objected.c.rule_id)).where(the_objected).scalar_subquery()
+    listing_rule = (
+        select(func.min(listed.c.rule_id))
+        .where(
+            listed.c.subject_id == n.c.subject_id,
+            listed.c.metric == r.c.metric,
+            listed.c.case_id == n.c.case_id,
+            listed.c.action == "list",
+        )
+        .scalar_subquery()
+    )
     columns = [
         n.c.id,
         n.c.kind,
@@ -313,6 +347,10 @@ def notice_columns() -> tuple[list[Any], FromClause]:
         n.c.case_id,
         n.c.objection_id,
         n.c.created_at,
+        case((n.c.kind == "decision", objected_metric), else_=r.c.metric).label("about_metric"),
+        case(
+            (n.c.kind == "decision", objected_rule), (n.c.kind == "repair", listing_rule), else_=n.c.rule_id
+        ).label("about_rule_id"),
     ]
     joined = n.outerjoin(r, r.c.id == n.c.record_id).outerjoin(o, o.c.id == n.c.objection_id)
     return columns, joined
@@ -341,6 +379,7 @@ contacts = Table(
     Column("subject_id", String(18), primary_key=True),
     Column("email", String(320), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("lang", String(16), nullable=True),  # the language notices are sent in (NULL: zh-CN)
 )
 
 # Issued certificates of listing status, by verification code.
@@ -429,4 +468,48 @@ feed_deliveries = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Index("ux_feed_deliveries_notice", "feed_notice_id", "channel", "recipient", unique=True),
     Index("ix_feed_deliveries_due", "status", "next_attempt_at"),
+)
+
+
+# --------------------------------------------------------------------------- portal sign-in (0012)
+
+# One-time sign-in codes of residents (e-mailed, or printed at a service counter): only a salted
+# scrypt hash of each code is kept; a code is short-lived, single use and dies after a few wrong tries.
+sign_in_codes = Table(
+    "sign_in_codes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("code_hash", String(128), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | counter
+    Column("issued_by", String(200), nullable=True),  # the service desk's account, for a counter code
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_sign_in_codes_subject", "subject_id", "created_at"),
+)
+
+
+# --------------------------------------------------------------------------- consent for perk checks (0014)
+
+# Consent codes a resident makes for one perk's check (spec section 6, ``consent_required``):
+# only a salted scrypt hash is kept; a code is short-lived, spent by the one check that uses it,
+# and dies after a few wrong tries. ``used_by`` is the provider's account that spent it.
+consent_codes = Table(
+    "consent_codes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", String(18), nullable=False),
+    Column("perk", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("code_hash", String(128), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("used_by", String(200), nullable=True),
+    Index("ix_consent_codes_subject", "subject_id", "perk", "created_at"),
 )

@@ -51,6 +51,14 @@ def catalog_versions(store: Store) -> list[tuple[int, str, str, str]]:
     return [(r.version, r.name, str(r.loaded_at)[:19], r.digest[:12]) for r in rows]
 
 
+def active(store: Store) -> tuple[int | None, Catalog]:
+    """The active catalog's version and model: what ``published`` answers, for an adapter that words
+    it in its reader's language (the portal's home page) rather than as JSON."""
+    with store.begin() as conn:
+        found = catalog_queries.active_catalog(conn)
+    return found.version, found.catalog
+
+
 def published(store: Store) -> dict[str, object]:
     """The active catalog as published: its rules, legal bases, perks and every metric's format.
 

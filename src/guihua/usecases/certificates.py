@@ -12,7 +12,10 @@ defaulter list (or that their case was resolved). Three promises follow:
   resident sees who looked.
 
 The listing status comes from :func:`guihua.usecases.listings.cases_of`, the same use case as
-the defaulter list: a certificate never computes listings of its own.
+the defaulter list: a certificate never computes listings of its own. The PDF's page is in the
+language asked for (zh-CN by default, or English) and its QR code and check text point to the
+check page ``/verify/{code}`` under ``GUIHUA_PUBLIC_URL``; the signed statement is the same in
+every language.
 """
 
 from __future__ import annotations
@@ -32,9 +35,12 @@ from sqlalchemy.exc import IntegrityError
 
 from guihua.core import statement as cert
 from guihua.core.errors import CannotWrite, Conflict, InvalidInput
+from guihua.core.languages import DEFAULT_LANGUAGE, Language
 from guihua.core.policy import Actor
+from guihua.core.results import Listing
 from guihua.documents import certificate_pdf
-from guihua.kit import signing
+from guihua.documents.words import Words
+from guihua.kit import signing, urls
 from guihua.kit.clock import as_date, now, today
 from guihua.store import certificate_queries
 from guihua.store.catalog_queries import active_catalog
@@ -43,7 +49,7 @@ from guihua.usecases import audit, listings
 from guihua.usecases.subjects import check_subject
 
 DEFAULT_VALID_DAYS = 90
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+DEFAULT_PUBLIC_URL = urls.DEFAULT_PUBLIC_URL
 PUBLIC = Actor("public", "public")
 
 Kind = Literal["pdf", "json"]
@@ -79,9 +85,9 @@ def valid_days_default() -> int:
 
 
 def verification_url(code: str) -> str:
-    """The public check of a certificate, under ``GUIHUA_PUBLIC_URL`` (the service's address)."""
-    base = os.environ.get("GUIHUA_PUBLIC_URL") or DEFAULT_PUBLIC_URL
-    return f"{base.rstrip('/')}/api/v1/certificates/{cert.display_code(code)}"
+    """The public check page of a certificate, ``/verify/{code}`` under ``GUIHUA_PUBLIC_URL``
+    (a page for people; programs ask ``/api/v1/certificates/{code}``)."""
+    return urls.verify_url(cert.display_code(code))
 
 
 def kind_of(out: Path) -> Kind:
@@ -111,21 +117,21 @@ class Issued:
         }
 
 
+def _case(c: Listing) -> cert.Case:
+    return cert.Case(
+        case_id=c.case_id,
+        department=c.department,
+        department_name=c.department_name,
+        metric=c.metric,
+        listed_on=c.listed_on,
+        resolved_on=c.resolved_on,
+        legal_basis=c.legal_basis,
+    )
+
+
 def _cases(store: Store, subject_id: str, at: dt.date) -> tuple[str, list[cert.Case]]:
     catalog, found = listings.cases_of(store, subject_id, at)
-    cases = [
-        cert.Case(
-            case_id=c.case_id,
-            department=c.department,
-            department_name=c.department_name,
-            metric=c.metric,
-            listed_on=c.listed_on,
-            resolved_on=c.resolved_on,
-            legal_basis=c.legal_basis,
-        )
-        for c in found
-    ]
-    return catalog.scheme.name, cases
+    return catalog.scheme.name, [_case(c) for c in found]
 
 
 def issue(
@@ -137,10 +143,12 @@ def issue(
     valid_days: int | None = None,
     actor: Actor | None = None,
     purpose: str | None = None,
+    lang: Language = DEFAULT_LANGUAGE,
 ) -> Issued:
     """Certify the resident's listing status at ``at`` (default today) into ``out`` (.pdf or .json).
 
-    The row and its audit entry land together; the file is written after, whole or not at all.
+    A PDF's page is in ``lang``. The row and its audit entry land together; the file is written
+    after, whole or not at all.
     """
     kind = kind_of(out)
     sid = check_subject(subject_id)
@@ -150,14 +158,17 @@ def issue(
         raise InvalidInput(f"--at {at}: a certificate states what holds on a past day or today, not later")
     days = valid_days if valid_days is not None else valid_days_default()
     key = signing.load_or_create(keys)
-    scheme, cases = _cases(store, sid, at)
+    catalog, found = listings.cases_of(store, sid, at)
+    scheme, cases = catalog.scheme.name, [_case(c) for c in found]
+    rules = {(c.department, c.case_id): c.rule_id for c in found}  # for the page's words: the rule and why
+    words = Words(catalog, lang)
     actor = actor or audit.cli_actor()
     for _ in range(5):  # a clash of 60-bit random codes is for the birthday paradox at 10^9 certificates
         code = cert.code_from_bytes(secrets.token_bytes(8))
         statement = cert.new_statement(code, sid, at, now(), day, days, key.key_id, scheme, cases)
         signed = _file_bytes(cert.envelope(statement, key.sign(statement.signed_bytes())))
         url = verification_url(code)
-        content = certificate_pdf.render(statement, signed, url) if kind == "pdf" else signed
+        content = certificate_pdf.render(statement, signed, url, words, rules) if kind == "pdf" else signed
         try:
             _store(store, statement, actor, purpose)
         except IntegrityError:

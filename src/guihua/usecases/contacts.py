@@ -1,8 +1,9 @@
-"""How to reach a resident: its e-mail address, set at a service centre or by the resident.
+"""How to reach a resident: its e-mail address and its language, set at a counter or by the resident.
 
-Setting an address is audited (who changed whose contact, when; the address itself is
-masked in the trail) and, in the same transaction, puts back into the queue every e-mail
-that was waiting for an address, so the resident hears what it missed.
+Notices go out in the language kept here (zh-CN when none is). Setting an address is audited
+(who changed whose contact, when; the address itself is masked in the trail) and, in the same
+transaction, puts back into the queue every e-mail that was waiting for an address, so the
+resident hears what it missed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guihua.core.errors import InvalidInput
+from guihua.core.languages import DEFAULT_LANGUAGE, Language, normalised
 from guihua.core.policy import Actor
 from guihua.kit.clock import now
 from guihua.store import contact_queries, delivery_queries
@@ -54,33 +56,43 @@ class Contact:
     email: str | None
     updated_at: str | None
     requeued: int = 0
+    lang: Language = DEFAULT_LANGUAGE  # what notices are sent in
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "subject_id": self.subject_id,
             "email": self.email,
+            "lang": self.lang,
             "updated_at": self.updated_at,
             "requeued": self.requeued,
         }
 
 
-def set_email(store: Store, subject_id: str, email: str, actor: Actor) -> Contact:
-    """Record a resident's e-mail address; e-mails that waited for one are queued again."""
+def set_email(
+    store: Store, subject_id: str, email: str, actor: Actor, lang: Language | None = None
+) -> Contact:
+    """Record a resident's e-mail address (and, given, the language of its notices; else the one
+    kept stays); e-mails that waited for an address are queued again."""
     sid = check_subject(subject_id)
     address = check_email(email)
     with store.begin() as conn:
-        contact_queries.put(conn, sid, address, now())
+        contact_queries.put(conn, sid, address, now(), lang)
         requeued = delivery_queries.readdress(conn, now(), sid)
+        said = f"; language {lang}" if lang else ""
         audit.append(
             conn,
             actor,
             "contact.set",
             subject_id=sid,
-            detail=f"email {mask_email(address)}; {requeued} requeued",
+            detail=f"email {mask_email(address)}{said}; {requeued} requeued",
         )
         row = contact_queries.get(conn, sid)
         assert row is not None
-    return Contact(sid, row.email, str(row.updated_at)[:19], requeued)
+    return Contact(sid, row.email, str(row.updated_at)[:19], requeued, _lang(row.lang))
+
+
+def _lang(value: str | None) -> Language:
+    return normalised(value) or DEFAULT_LANGUAGE
 
 
 def show(store: Store, subject_id: str, actor: Actor, purpose: str | None = None) -> Contact:
@@ -91,4 +103,4 @@ def show(store: Store, subject_id: str, actor: Actor, purpose: str | None = None
         audit.append(conn, actor, "contact.read", subject_id=sid, purpose=purpose)
     if row is None:
         return Contact(sid, None, None)
-    return Contact(sid, row.email, str(row.updated_at)[:19])
+    return Contact(sid, row.email, str(row.updated_at)[:19], lang=_lang(row.lang))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -31,7 +31,9 @@ from guihua.store import feed_alert_queries, submission_queries
 from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store
 from guihua.usecases import audit
-from guihua.usecases.pipeline import IngestResult
+
+if TYPE_CHECKING:
+    from guihua.usecases.pipeline import IngestResult
 
 MAX_LIMIT = 10_000
 

@@ -36,7 +36,8 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from guihua.core.catalog import Catalog
-from guihua.core.notice_text import compose
+from guihua.core.languages import DEFAULT_LANGUAGE, normalised
+from guihua.documents.notice_text import compose
 from guihua.kit.clock import now
 from guihua.store import delivery_queries
 from guihua.store.catalog_queries import active_catalog
@@ -56,7 +57,8 @@ class DeliveryFailed(Exception):
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One notice as a channel sends it: worded by :func:`guihua.core.notice_text.compose`."""
+    """One notice as a channel sends it: worded by :func:`guihua.documents.notice_text.compose`
+    in the resident's language (its contact's, else zh-CN)."""
 
     notice_id: int
     kind: str
@@ -68,6 +70,7 @@ class Outgoing:
     effective_on: str | None
     created_at: str
     email: str | None = None
+    lang: str | None = None  # the language it is worded in (a resident's notice always says)
 
     id_header: ClassVar[str] = "X-Guihua-Notice-Id"  # the e-mail header that carries ``notice_id``
 
@@ -93,6 +96,7 @@ class Outgoing:
             "source_id": self.source_id,
             "effective_on": self.effective_on,
             "created_at": self.created_at,
+            "lang": self.lang,
         }
 
 
@@ -154,8 +158,8 @@ def _iso_utc(value: Any) -> str:
 
 
 def outgoing(row: RowMapping, catalog: Catalog) -> Outgoing:
-    """A stored notice (with its resident's address) as the channels send it."""
-    text = compose(dict(row), catalog)
+    """A stored notice (with its resident's address and language) as the channels send it."""
+    text = compose(dict(row), catalog, normalised(row["lang"]) or DEFAULT_LANGUAGE)
     effective = row["effective_on"]
     return Outgoing(
         notice_id=int(row["id"]),
@@ -168,6 +172,7 @@ def outgoing(row: RowMapping, catalog: Catalog) -> Outgoing:
         effective_on=str(effective)[:10] if effective is not None else None,
         created_at=_iso_utc(row["created_at"]),
         email=row["email"],
+        lang=text.lang,
     )
 
 

@@ -14,6 +14,10 @@ report is made, objections with their state on that day.
 
 Reading the report is audited once, as ``subject.report``, before the access log is read: the
 report shows its own reading.
+
+:func:`subject_document` renders it for a person (HTML or PDF) in the reader's language, with
+the words of the catalog it was made with: metrics and rules by name, why each record gives or
+takes points, and how to object on the portal or at the counter.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any, Literal
 
 from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
+from guihua.core.languages import DEFAULT_LANGUAGE, Language
 from guihua.core.policy import Actor
 from guihua.core.results import (
     AccessEntry,
@@ -43,6 +48,7 @@ from guihua.usecases import audit, listings, notices, objections, scores
 from guihua.usecases.subjects import check_subject
 
 Format = Literal["json", "html", "pdf"]
+DocumentKind = Literal["html", "pdf"]  # what a person reads; JSON is for programs
 FORMATS: tuple[Format, ...] = ("json", "html", "pdf")
 ACTION = "subject.report"
 # Objections and the access log are listed in full; this bound only keeps a runaway log from
@@ -51,7 +57,7 @@ MAX_ROWS = 100_000
 ACCESS_KEYS = ("at", "account", "role", "action", "purpose", "outcome")  # as GET .../access-log shows
 
 
-def format_of(out: Path) -> Format:
+def format_of(out: Path) -> DocumentKind:
     """The document kind a file name asks for (the CLI's ``--out``)."""
     suffix = out.suffix.lower()
     if suffix in (".pdf", ".html"):
@@ -65,8 +71,45 @@ def subject_report(
     at: dt.date | None = None,
     actor: Actor | None = None,
     purpose: str | None = None,
+    lang: Language | None = None,
 ) -> SubjectReport:
-    """Everything held on one resident at ``at`` (default today); the read is audited as subject.report."""
+    """Everything held on one resident at ``at`` (default today); the read is audited as subject.report.
+
+    ``lang`` is the language of the notices' text (None: the resident's own, else zh-CN).
+    """
+    return _gathered(store, subject_id, at, actor, purpose, lang)[0]
+
+
+def subject_document(
+    store: Store,
+    subject_id: str,
+    kind: DocumentKind,
+    at: dt.date | None = None,
+    actor: Actor | None = None,
+    purpose: str | None = None,
+    lang: Language = DEFAULT_LANGUAGE,
+) -> tuple[SubjectReport, bytes]:
+    """The report as a person reads it: an HTML page (UTF-8) or a PDF, in ``lang``; audited like
+    :func:`subject_report`, whose report it returns too."""
+    from guihua.documents import report_html, report_pdf
+    from guihua.documents.words import Words
+
+    report, catalog = _gathered(store, subject_id, at, actor, purpose, lang)
+    words = Words(catalog, lang)
+    if kind == "pdf":
+        return report, report_pdf.render(report, words)
+    return report, report_html.render(report, words).encode("utf-8")
+
+
+def _gathered(
+    store: Store,
+    subject_id: str,
+    at: dt.date | None,
+    actor: Actor | None,
+    purpose: str | None,
+    lang: Language | None,
+) -> tuple[SubjectReport, Catalog]:
+    """The report and the catalog it was worded with (the active one when it was made)."""
     sid = check_subject(subject_id)
     actor = actor or audit.cli_actor()
     explanation = scores.explain(store, sid, at, actor=actor, purpose=purpose, action=ACTION)
@@ -74,12 +117,12 @@ def subject_report(
     catalog, history = _history(store, sid)
     found_objections = objections.list_objections(store, subject_id=sid, limit=MAX_ROWS)
     _, cases = listings.cases_of(store, sid, day)
-    sent = [_notice(n) for n in notices.notices_of(store, sid)]
+    sent = [_notice(n) for n in notices.notices_of(store, sid, lang)]
     access = [
         AccessEntry(**{k: r[k] for k in ACCESS_KEYS}) for r in audit.entries(store, sid, limit=MAX_ROWS)
     ]
     s = explanation.score
-    return SubjectReport(
+    report = SubjectReport(
         subject_id=sid,
         at=s.at,
         generated_at=now().isoformat(timespec="seconds"),
@@ -94,6 +137,7 @@ def subject_report(
         listings=cases,
         access_log=access,
     )
+    return report, catalog
 
 
 def _history(store: Store, sid: str) -> tuple[Catalog, dict[tuple[str, str], list[RecordVersion]]]:

@@ -10,17 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guihua.core.catalog import Catalog
 from guihua.core.errors import InvalidInput
 from guihua.core.policy import Actor
-from guihua.core.results import Distribution, Explanation, ExplanationItem, PerkEligibility, Score
+from guihua.core.results import (
+    CategoryTotal,
+    Distribution,
+    Explanation,
+    ExplanationItem,
+    PerkEligibility,
+    Score,
+)
 from guihua.engine import eligibility
 from guihua.engine.cases import subject_cases
 from guihua.engine.explanation import explanation
-from guihua.engine.scoring import HISTOGRAM_BIN, score_histogram, score_summary, scores
+from guihua.engine.scoring import HISTOGRAM_BIN, contributions, score_histogram, score_summary, scores
 from guihua.kit.clock import as_date, today
 from guihua.store.catalog_queries import ActiveCatalog, active_catalog
 from guihua.store.database import Store
@@ -30,6 +38,9 @@ from guihua.usecases.subjects import check_subject
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from sqlalchemy import Connection
+
+    from guihua.engine.backends import Columnar
 
 
 def scheme_day(active: ActiveCatalog, at: dt.date | None) -> dt.date:
@@ -115,11 +126,14 @@ def explain(
     actor: Actor | None = None,
     purpose: str | None = None,
     action: str = "subject.explain",
+    categories: bool = False,
 ) -> Explanation:
     """Every record behind a subject's score, as the engine sees it at ``at``; the read is audited.
 
     ``action`` names the read in the audit trail: a resident's full report reads the explanation
     as part of itself and is logged once, as ``subject.report``, not as two reads.
+    ``categories``: also what each category and year adds after its caps (the portal's
+    breakdown of the score), read in the same transaction, so it sums to the same score.
     """
     sid = check_subject(subject_id)
     with store.begin() as conn:
@@ -128,11 +142,25 @@ def explain(
         head = query_rows(conn, eligibility.subject_perks, catalog, day, sid)[0]
         rows = query_rows(conn, explanation, catalog, day, sid)
         cases = query_rows(conn, subject_cases, catalog, day, sid)
+        totals = query_rows(conn, contributions, catalog, day, sid) if categories else []
     audit.record(store, actor or audit.cli_actor(), action, subject_id=sid, purpose=purpose)
     result = Explanation(_score(active, sid, day, head))
     result.items = [_item(row, catalog) for row in rows]
     result.listings = [_case(row) for row in cases]
+    result.categories = sorted((_total(row) for row in totals), key=lambda t: (-t.year, t.category or ""))
     return result
+
+
+def _total(row: dict[str, Any]) -> CategoryTotal:
+    return CategoryTotal(
+        category=row["category"],
+        year=int(row["start_year"]),
+        gain=int(row["gain"] or 0),
+        loss=int(row["loss"] or 0),
+        contribution=int(row["contribution"] or 0),
+        gain_capped=bool(row["gain_capped"]),
+        loss_capped=bool(row["loss_capped"]),
+    )
 
 
 def _day(value: Any) -> str | None:
@@ -206,7 +234,6 @@ def population_scores(
     under. Every engine answers the same table (:func:`guihua.engine.backends.scores_on`).
     """
     from guihua.engine import backends
-    from guihua.store import export_queries
 
     if engine not in backends.ENGINES:
         raise InvalidInput(f"unknown engine {engine!r}: use one of {', '.join(backends.ENGINES)}")
@@ -219,17 +246,39 @@ def population_scores(
         return day, active.catalog, backends.shape_scores(table, active.catalog, perks)
     if work_dir is not None and not work_dir.is_dir():
         raise InvalidInput(f"cannot use --work-dir {work_dir}: no such folder")
-    with tempfile.TemporaryDirectory(prefix="guihua-scores-", dir=work_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix="guihua-scores-", dir=work_dir) as tmp, ExitStack() as held:
         folder = Path(tmp)
         with store.begin() as conn:
-            export_queries.snapshot(conn)
+            source = columnar_source(conn, folder, held, read_only=store.read_only)
             active = active_catalog(conn)
             day = scheme_day(active, at)
-            source = export_queries.export_columnar(conn, folder, backends.SCORING_COLUMNS)
         table = backends.scores_on(
             engine, source, active.catalog, day, perks=perks, spark_master=spark_master, work_dir=folder
         )
     return day, active.catalog, table
+
+
+def columnar_source(conn: Connection, folder: Path, held: ExitStack, read_only: bool = False) -> Columnar:
+    """The records and objections in columnar form, of the moment ``conn``'s transaction reads.
+
+    The records come from the store's columnar copy (:mod:`guihua.store.record_mirror`), synced
+    first and held unchanged until ``held`` closes; a store without one (or opened read-only
+    with one not up to date) is copied into ``folder``. The objections, few, are always copied.
+    """
+    from guihua.engine.backends import SCORING_COLUMNS, Columnar
+    from guihua.store import export_queries, record_mirror, record_queries
+
+    export_queries.snapshot(conn)
+    mirror = record_mirror.mirror_folder(conn)
+    if mirror is not None and read_only and not record_mirror.is_current(conn, mirror):
+        mirror = None
+    if mirror is None:
+        return export_queries.export_columnar(conn, folder, SCORING_COLUMNS)
+    if not read_only:
+        record_queries.hold_writes(conn)
+    records = held.enter_context(record_mirror.held(conn, mirror))
+    copied = export_queries.export_columnar(conn, folder, SCORING_COLUMNS, records=records is None)
+    return Columnar(records or copied.records, copied.objections)
 
 
 def export_scores(

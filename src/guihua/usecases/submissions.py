@@ -29,7 +29,7 @@ from guihua.intake.readers import estimated_rows, read_chunks
 from guihua.intake.seen_keys import SeenKeys
 from guihua.intake.validation import ChunkValidator
 from guihua.kit.clock import now, today
-from guihua.store import notice_queries, record_queries
+from guihua.store import notice_queries, record_mirror, record_queries
 from guihua.store.catalog_queries import ensure_catalog
 from guihua.store.database import Store
 from guihua.store.dialect import single_writer
@@ -132,7 +132,7 @@ def ingest_chunks(
     )
     try:
         with store.begin(bulk=_mostly_new(store, size_hint)) as conn:
-            return ingest_in(conn, chunks, sent)
+            result = ingest_in(conn, chunks, sent)
     except AgreementNotInForce as refused:
         audit.record(store, actor, "records.ingest", outcome="refused", detail=refused.message)
         raise
@@ -144,6 +144,8 @@ def ingest_chunks(
                 "already stored will count as duplicates)"
             ) from None
         raise
+    record_mirror.keep_current(store)
+    return result
 
 
 def submitting_department(catalog: Catalog, department: str, day: dt.date) -> Department:

@@ -1,0 +1,251 @@
+"""`make bench-city`: a synthetic Suzhou through the `guihua` command, as a user meets it (issue 13).
+
+Every phase is a `guihua` process (its start included) on a city made by `guihua synth`:
+ingest (`guihua ingest-manifest`, which also keeps the records' columnar copy beside the store),
+`guihua export scores --engine duckdb`, `guihua simulate` with the worked example's proposal,
+and `guihua export scores --engine spark` (local mode) on the smaller cities. Each is set
+against a floor measured in the same run on the same records: DuckDB (a `python` process)
+summing each subject's points over the records in Parquet (the columnar copy Guihua's own
+engine reads) and writing the sums to Parquet. Peak memory is each process's own maximum
+resident set (`wait4`). Sizes default to 100k, 1M, 3M and 13M residents; export time must
+grow no worse than linearly with the records.
+
+Usage: python bench/city.py [--people 100000,1000000,3000000,13000000] [--spark-up-to 1000000]
+       [--keep] [--out bench/out/city]
+Appends (or replaces) the "City" section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIHUA = ROOT / ".venv" / "bin" / "guihua"
+PYTHON = ROOT / ".venv" / "bin" / "python"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+AS_OF = "2026-06-30"
+PROPOSAL = ROOT / "examples" / "proposal-lighter-traffic.yaml"
+SECTION = "\n## City (bench/city.py)"
+
+FLOOR = """
+import sys, duckdb
+records, out = sys.argv[1], sys.argv[2]
+duckdb.connect().execute(
+    f"COPY (SELECT subject_id, sum(coalesce(points, 0)) AS points FROM read_parquet('{records}/*.parquet') "
+    "WHERE is_current GROUP BY subject_id) TO '" + out + "' (FORMAT parquet)"
+)
+"""
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str]) -> dict[str, Any]:
+    """Like :func:`timed`, with this process's own peak: the child is waited for with wait4."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd[:4]))} failed ({proc.returncode}): {err.strip()[-800:]}")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stdout": out}
+
+
+def size_of(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def one_city(people: int, folder: Path, spark: bool, simulate: bool) -> dict[str, Any]:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    city, db = folder / "city", folder / "city.db"
+    g = str(GUIHUA)
+    log(f"{people:,}: guihua synth ...")
+    synth = run([g, "synth", "--people", str(people), "--out", str(city), "--as-of", AS_OF, "--json"])
+    log(f"{people:,}: synth {synth['seconds']:.0f} s; guihua ingest-manifest ...")
+    ingest = run([g, "ingest-manifest", str(city / "manifest.json"), "--db", str(db), "--json"])
+    report = json.loads(ingest["stdout"])
+    records = int(report["accepted"])
+    log(f"{people:,}: ingest {ingest['seconds']:.0f} s, {records:,} records")
+    mirror = Path(str(db) + ".columnar")
+    floor = run([str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")])
+    log(f"{people:,}: floor {floor['seconds']:.1f} s; export duckdb ...")
+    export = run(
+        [
+            g,
+            "export",
+            "scores",
+            "--engine",
+            "duckdb",
+            "--at",
+            AS_OF,
+            "--out",
+            str(folder / "scores.parquet"),
+            "--db",
+            str(db),
+            "--json",
+        ]
+    )
+    log(f"{people:,}: export {export['seconds']:.1f} s")
+    out: dict[str, Any] = {
+        "people": people,
+        "records": records,
+        "synth": synth,
+        "ingest": ingest,
+        "store_bytes": size_of(db),
+        "copy_bytes": size_of(mirror),
+        "floor": floor,
+        "export": export,
+    }
+    if simulate:
+        log(f"{people:,}: simulate ...")
+        out["simulate"] = run(
+            [
+                g,
+                "simulate",
+                "--catalog",
+                str(PROPOSAL),
+                "--at",
+                AS_OF,
+                "--db",
+                str(db),
+                "--json",
+                "--changes",
+                str(folder / "changes.parquet"),
+            ]
+        )
+        log(f"{people:,}: simulate {out['simulate']['seconds']:.1f} s")
+    if spark:
+        log(f"{people:,}: export spark ...")
+        out["spark"] = run(
+            [
+                g,
+                "export",
+                "scores",
+                "--engine",
+                "spark",
+                "--at",
+                AS_OF,
+                "--out",
+                str(folder / "spark.parquet"),
+                "--db",
+                str(db),
+                "--json",
+            ]
+        )
+        log(f"{people:,}: spark {out['spark']['seconds']:.1f} s")
+    out["feeds"] = run([g, "feeds", "--at", AS_OF, "--db", str(db), "--json"])
+    log(f"{people:,}: feeds {out['feeds']['seconds']:.2f} s")
+    out["floor2"] = run([str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")])
+    return out
+
+
+def rows(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| residents | records | phase | wall | floor (best of 2) | ratio | peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        floor = min(r["floor"]["seconds"], r["floor2"]["seconds"])
+        head = f"| {r['people']:,} | {r['records']:,} "
+        lines.append(
+            head + f"| synth | {r['synth']['seconds']:.0f} s |  |  | {r['synth']['peak_mb']:,.0f} MB |"
+        )
+        lines.append(
+            head + f"| ingest (store {r['store_bytes'] / 2**30:.2f} GiB, columnar copy "
+            f"{r['copy_bytes'] / 2**30:.2f} GiB) | {r['ingest']['seconds']:.0f} s "
+            f"({r['records'] / r['ingest']['seconds']:,.0f} rec/s) | {floor:.2f} s | "
+            f"{r['ingest']['seconds'] / floor:.0f}x | {r['ingest']['peak_mb']:,.0f} MB |"
+        )
+        lines.append(
+            head + f"| `guihua feeds --json` (target < 1 s) | {r['feeds']['seconds']:.2f} s |  |  "
+            f"| {r['feeds']['peak_mb']:,.0f} MB |"
+        )
+        for key, what in (
+            ("export", "export --engine duckdb"),
+            ("simulate", "simulate"),
+            ("spark", "export --engine spark"),
+        ):
+            if key in r:
+                lines.append(
+                    head + f"| {what} | {r[key]['seconds']:.1f} s | {floor:.2f} s | "
+                    f"**{r[key]['seconds'] / floor:.2f}x** | {r[key]['peak_mb']:,.0f} MB |"
+                )
+    return lines
+
+
+def growth(results: list[dict[str, Any]]) -> list[str]:
+    if len(results) < 2:
+        return []
+    base = results[0]
+    out = ["", "Export growth against the smallest city (linear = 1.00):", ""]
+    for r in results[1:]:
+        scale = r["records"] / base["records"]
+        ratio = (r["export"]["seconds"] / base["export"]["seconds"]) / scale
+        out.append(
+            f"- {r['people']:,} residents: {scale:.1f}x the records, export time per record {ratio:.2f}x"
+        )
+    return out
+
+
+def write(results: list[dict[str, Any]], argv: list[str], started: str) -> None:
+    previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if SECTION in previous:
+        start = previous.index(SECTION)
+        rest = previous[start + len(SECTION) :]
+        nxt = rest.find("\n## ")
+        previous = previous[:start] + (rest[nxt:] if nxt >= 0 else "")
+    load = os.getloadavg()
+    body = [
+        SECTION.strip(),
+        "",
+        f"- date: {started}; command: `.venv/bin/python bench/city.py {' '.join(argv)}`".rstrip(),
+        f"- load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)",
+        "- every phase a `guihua` process, start included; floor: DuckDB summing each subject's points over "
+        "the columnar copy's Parquet, a `python` process (best of one run before and one after)",
+        "",
+        *rows(results),
+        *growth(results),
+    ]
+    RESULTS.write_text(previous.rstrip() + "\n\n" + "\n".join(body) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--people", default="100000,1000000,3000000,13000000")
+    parser.add_argument(
+        "--spark-up-to", type=int, default=1_000_000, help="run Spark on cities up to this size"
+    )
+    parser.add_argument("--simulate-from", type=int, default=0, help="simulate on cities at least this size")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "city")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results = []
+    for people in [int(p) for p in args.people.split(",")]:
+        folder = args.out / f"p{people}"
+        results.append(one_city(people, folder, people <= args.spark_up_to, people >= args.simulate_from))
+        write(results, sys.argv[1:], started)  # after each city: a long run that stops keeps what it measured
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    print("\n".join(rows(results) + growth(results)))
+
+
+if __name__ == "__main__":
+    main()
