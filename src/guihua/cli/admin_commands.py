@@ -27,6 +27,7 @@ def register(app: typer.Typer) -> None:
     accounts_app.command("create")(accounts_create)
     accounts_app.command("list")(accounts_list)
     accounts_app.command("revoke")(accounts_revoke)
+    accounts_app.command("rotate")(accounts_rotate)
     app.add_typer(accounts_app, name="accounts")
 
 
@@ -194,6 +195,9 @@ def accounts_create(
     department: Annotated[str | None, typer.Option("--department")] = None,
     provider: Annotated[str | None, typer.Option("--provider")] = None,
     subject: Annotated[str | None, typer.Option("--subject")] = None,
+    valid_days: Annotated[
+        int, typer.Option("--valid-days", help="Days the token works (1-730); then rotate it.")
+    ] = 90,
     db: Db = None,
     as_json: Json = False,
 ) -> None:
@@ -202,10 +206,17 @@ def accounts_create(
     from guihua.usecases import accounts, audit
 
     token = accounts.create(
-        open_store(db, create=False), audit.cli_actor(), role, name, department, provider, subject
+        open_store(db, create=False),
+        audit.cli_actor(),
+        role,
+        name,
+        department,
+        provider,
+        subject,
+        valid_days=valid_days,
     )
     if as_json:
-        render.print_json({"name": name, "role": role, "token": token})
+        render.print_json({"name": name, "role": role, "token": token, "valid_days": valid_days})
         return
     render.console.print(f"account {name} ({role}) created; its token, shown only now:", markup=False)
     print(token)
@@ -222,8 +233,12 @@ def accounts_list(db: Db = None, as_json: Json = False) -> None:
         return
     for a in rows:
         bound = a.department or a.provider or (audit.mask(a.subject_id) if a.subject_id else "")
-        state = "revoked" if a.revoked else "active"
-        render.console.print(f"{a.name:<24} {a.role:<13} {bound or '-':<20} {state:<8} since {a.created_at}")
+        state = "revoked" if a.revoked else "expired" if a.expired else "active"
+        ends = f"token until {a.expires_at[:10]}" if a.expires_at else "token without end: rotate it"
+        render.console.print(
+            f"{a.name:<24} {a.role:<13} {bound or '-':<20} {state:<8} since {a.created_at}, {ends}",
+            markup=False,
+        )
 
 
 def accounts_revoke(name: str, db: Db = None, as_json: Json = False) -> None:
@@ -236,3 +251,24 @@ def accounts_revoke(name: str, db: Db = None, as_json: Json = False) -> None:
         render.print_json({"name": name, "revoked": True})
         return
     render.console.print(f"account {name} revoked", markup=False)
+
+
+def accounts_rotate(
+    name: str,
+    valid_days: Annotated[int, typer.Option("--valid-days", help="Days the new token works (1-730).")] = 90,
+    db: Db = None,
+    as_json: Json = False,
+) -> None:
+    """Give an account a new token (printed this once); its old token stops working at once."""
+    from guihua.store.database import open_store
+    from guihua.usecases import accounts, audit
+
+    token, expires = accounts.rotate(open_store(db, create=False), audit.cli_actor(), name, valid_days)
+    if as_json:
+        render.print_json({"name": name, "token": token, "expires_at": expires})
+        return
+    render.console.print(
+        f"account {name}: new token until {expires[:10]}, shown only now (the old one no longer works):",
+        markup=False,
+    )
+    print(token)

@@ -30,5 +30,9 @@ def all_accounts(conn: Connection) -> list[AnyRow]:
     return list(conn.execute(select(_a).order_by(_a.c.name)).all())
 
 
+def replace_token(conn: Connection, account_id: int, digest: str, expires: dt.datetime) -> None:
+    conn.execute(update(_a).where(_a.c.id == account_id).values(token_hash=digest, token_expires_at=expires))
+
+
 def mark_revoked(conn: Connection, account_id: int, when: dt.datetime) -> None:
     conn.execute(update(_a).where(_a.c.id == account_id).values(revoked_at=when))

@@ -291,7 +291,7 @@ _HOW_TO_CREATE = (
 
 # The newest migration. A store already there opens without importing Alembic (a quarter of a
 # second on every command); tests/store/test_migrations.py checks this is Alembic's own head.
-HEAD_REVISION = "0014_consent_codes"
+HEAD_REVISION = "0015_token_expiry"
 
 
 def _alembic_config(conn: Connection) -> Any:

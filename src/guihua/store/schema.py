@@ -224,6 +224,7 @@ accounts = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("token_expires_at", DateTime(timezone=True), nullable=True),  # 0015; NULL: made before, no end
 )
 
 # Append-only; each entry holds the hash of the one before (see guihua.usecases.audit).
