@@ -21,7 +21,7 @@ from guihua.core import policy
 from guihua.core.languages import LANGUAGE_PATTERN, Language, language
 from guihua.http.auth import enforce, store_of, subject_of
 from guihua.http.params import At, Lang, Purpose, SubjectId, Who
-from guihua.usecases import audit, contacts, notices, objections, reports, scores
+from guihua.usecases import audit, certificates, contacts, notices, objections, reports, scores
 
 router = APIRouter(prefix="/api/v1/subjects/{subject_id}", tags=["residents"])
 
@@ -69,14 +69,17 @@ def access_log(
     """Who read this resident's data, when, in which role and why: for the resident and auditors.
 
     Newest first, ``limit`` entries a page; ``next`` is the ``before`` of the next (older) page,
-    null on the last one, so no entry is ever out of reach."""
+    null on the last one, so no entry is ever out of reach. ``certificate_checks``: how often
+    the public checked the resident's certificates, per day (counted, not entries of their own,
+    so that no flood of checks pushes a real read out of sight)."""
     store = store_of(request)
     sid = subject_of(subject_id)
     enforce(request, who, policy.read_access_log(who.actor, sid), "subject.access_log", sid)
     rows = audit.access_log(store, sid, who.actor, limit=limit, before=before)
     following = int(rows[-1]["seq"]) if len(rows) == limit else None
     entries = [{"seq": r["seq"], **{k: r[k] for k in reports.ACCESS_KEYS}} for r in rows]
-    return {"subject_id": sid, "entries": entries, "next": following}
+    checks = certificates.public_checks(store, sid)
+    return {"subject_id": sid, "entries": entries, "next": following, "certificate_checks": checks}
 
 
 class ObjectionIn(BaseModel):

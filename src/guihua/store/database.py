@@ -291,7 +291,7 @@ _HOW_TO_CREATE = (
 
 # The newest migration. A store already there opens without importing Alembic (a quarter of a
 # second on every command); tests/store/test_migrations.py checks this is Alembic's own head.
-HEAD_REVISION = "0015_token_expiry"
+HEAD_REVISION = "0016_certificate_checks"
 
 
 def _alembic_config(conn: Connection) -> Any:

@@ -514,3 +514,14 @@ consent_codes = Table(
     Column("used_by", String(200), nullable=True),
     Index("ix_consent_codes_subject", "subject_id", "perk", "created_at"),
 )
+
+# Anonymous certificate checks, counted per day, resident ("" for unknown codes) and outcome (0016).
+certificate_checks = Table(
+    "certificate_checks",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("subject_id", String(18), primary_key=True),
+    Column("outcome", String(16), primary_key=True),
+    Column("checks", BigInteger, nullable=False),
+    Column("last_at", DateTime(timezone=True), nullable=False),
+)

@@ -338,6 +338,30 @@ class Check:
         return out
 
 
+def _count_public_check(store: Store, subject_id: str, outcome: str) -> None:
+    """An anonymous check, counted for its day (not an audit entry each: see migration 0016)."""
+    with store.begin() as conn:
+        certificate_queries.count_check(conn, _today(store), subject_id, outcome, now())
+
+
+def public_checks(store: Store, subject_id: str, limit: int = 90) -> list[dict[str, Any]]:
+    """How often the public checked this resident's certificates, per day and outcome, newest first.
+
+    Shown to the resident (and auditors) beside the access log; who checked is not known.
+    """
+    with store.begin() as conn:
+        rows = certificate_queries.checks_of(conn, subject_id, limit)
+    return [
+        {
+            "day": str(r["day"])[:10],
+            "outcome": r["outcome"],
+            "checks": int(r["checks"]),
+            "last_at": str(r["last_at"])[:19],
+        }
+        for r in rows
+    ]
+
+
 def check_code(store: Store, typed_code: str, actor: Actor = PUBLIC) -> Check:
     """Valid, superseded or expired; unknown codes raise :class:`UnknownCertificate` (a 404).
 
@@ -351,7 +375,12 @@ def check_code(store: Store, typed_code: str, actor: Actor = PUBLIC) -> Check:
         with store.begin() as conn:
             row = certificate_queries.by_code(conn, code)
     if code is None or row is None:
-        audit.record(store, actor, "certificate.check", outcome="unknown", detail=f"code {typed_code[:40]!r}")
+        if actor == PUBLIC:
+            _count_public_check(store, "", "unknown")
+        else:
+            audit.record(
+                store, actor, "certificate.check", outcome="unknown", detail=f"code {typed_code[:40]!r}"
+            )
         raise cert.UnknownCertificate(f"no certificate has the code {typed_code[:40]!r}: check it as printed")
     at, valid_until = as_date(row.at), as_date(row.valid_until)
     assert at is not None and valid_until is not None
@@ -370,14 +399,18 @@ def check_code(store: Store, typed_code: str, actor: Actor = PUBLIC) -> Check:
                 superseded.append(which)
         status = "superseded" if superseded else "valid"
     masked = audit.mask(row.subject_id) or ""
-    audit.record(
-        store,
-        actor,
-        "certificate.check",
-        outcome=status,
-        subject_id=row.subject_id,
-        detail=cert.display_code(code) + (f" superseded on {', '.join(superseded)}" if superseded else ""),
-    )
+    if actor == PUBLIC:
+        _count_public_check(store, row.subject_id, status)
+    else:
+        audit.record(
+            store,
+            actor,
+            "certificate.check",
+            outcome=status,
+            subject_id=row.subject_id,
+            detail=cert.display_code(code)
+            + (f" superseded on {', '.join(superseded)}" if superseded else ""),
+        )
     return Check(
         code=cert.display_code(code),
         status=status,
