@@ -71,24 +71,29 @@ def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def one_city(people: int, folder: Path, spark: bool, simulate: bool) -> dict[str, Any]:
+def guihua(*args: str) -> list[str]:
+    return [str(GUIHUA), *args]
+
+
+def one_city(people: int, folder: Path, spark: bool, simulate: bool, save: Any) -> dict[str, Any]:
+    """Every phase on a city of ``people``; ``save(out)`` after each, so a run cut short keeps them."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     city, db = folder / "city", folder / "city.db"
-    g = str(GUIHUA)
     log(f"{people:,}: guihua synth ...")
-    synth = run([g, "synth", "--people", str(people), "--out", str(city), "--as-of", AS_OF, "--json"])
+    synth = run(guihua("synth", "--people", str(people), "--out", str(city), "--as-of", AS_OF, "--json"))
     log(f"{people:,}: synth {synth['seconds']:.0f} s; guihua ingest-manifest ...")
-    ingest = run([g, "ingest-manifest", str(city / "manifest.json"), "--db", str(db), "--json"])
-    report = json.loads(ingest["stdout"])
-    records = int(report["accepted"])
+    ingest = run(guihua("ingest-manifest", str(city / "manifest.json"), "--db", str(db), "--json"))
+    records = int(json.loads(ingest["stdout"])["accepted"])
     log(f"{people:,}: ingest {ingest['seconds']:.0f} s, {records:,} records")
     mirror = Path(str(db) + ".columnar")
-    floor = run([str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")])
-    log(f"{people:,}: floor {floor['seconds']:.1f} s; export duckdb ...")
-    export = run(
-        [
-            g,
+    floor_cmd = [str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")]
+    out: dict[str, Any] = {"people": people, "records": records, "synth": synth, "ingest": ingest}
+    out |= {"store_bytes": size_of(db), "copy_bytes": size_of(mirror), "floor": run(floor_cmd)}
+    log(f"{people:,}: floor {out['floor']['seconds']:.1f} s; export duckdb ...")
+    scores_out = str(folder / "scores.parquet")
+    out["export"] = run(
+        guihua(
             "export",
             "scores",
             "--engine",
@@ -96,28 +101,43 @@ def one_city(people: int, folder: Path, spark: bool, simulate: bool) -> dict[str
             "--at",
             AS_OF,
             "--out",
-            str(folder / "scores.parquet"),
+            scores_out,
             "--db",
             str(db),
             "--json",
-        ]
+        )
     )
-    log(f"{people:,}: export {export['seconds']:.1f} s")
-    out: dict[str, Any] = {
-        "people": people,
-        "records": records,
-        "synth": synth,
-        "ingest": ingest,
-        "store_bytes": size_of(db),
-        "copy_bytes": size_of(mirror),
-        "floor": floor,
-        "export": export,
-    }
+    out["floor2"] = run(floor_cmd)
+    log(f"{people:,}: export {out['export']['seconds']:.1f} s; floor again {out['floor2']['seconds']:.1f} s")
+    save(out)
+    out["feeds"] = run(guihua("feeds", "--at", AS_OF, "--db", str(db), "--json"))
+    log(f"{people:,}: feeds {out['feeds']['seconds']:.2f} s")
+    save(out)
+    if spark:
+        log(f"{people:,}: export spark ...")
+        spark_out = str(folder / "spark.parquet")
+        out["spark"] = run(
+            guihua(
+                "export",
+                "scores",
+                "--engine",
+                "spark",
+                "--at",
+                AS_OF,
+                "--out",
+                spark_out,
+                "--db",
+                str(db),
+                "--json",
+            )
+        )
+        log(f"{people:,}: spark {out['spark']['seconds']:.1f} s")
+        save(out)
     if simulate:
         log(f"{people:,}: simulate ...")
+        changes = str(folder / "changes.parquet")
         out["simulate"] = run(
-            [
-                g,
+            guihua(
                 "simulate",
                 "--catalog",
                 str(PROPOSAL),
@@ -127,32 +147,11 @@ def one_city(people: int, folder: Path, spark: bool, simulate: bool) -> dict[str
                 str(db),
                 "--json",
                 "--changes",
-                str(folder / "changes.parquet"),
-            ]
+                changes,
+            )
         )
         log(f"{people:,}: simulate {out['simulate']['seconds']:.1f} s")
-    if spark:
-        log(f"{people:,}: export spark ...")
-        out["spark"] = run(
-            [
-                g,
-                "export",
-                "scores",
-                "--engine",
-                "spark",
-                "--at",
-                AS_OF,
-                "--out",
-                str(folder / "spark.parquet"),
-                "--db",
-                str(db),
-                "--json",
-            ]
-        )
-        log(f"{people:,}: spark {out['spark']['seconds']:.1f} s")
-    out["feeds"] = run([g, "feeds", "--at", AS_OF, "--db", str(db), "--json"])
-    log(f"{people:,}: feeds {out['feeds']['seconds']:.2f} s")
-    out["floor2"] = run([str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")])
+        save(out)
     return out
 
 
@@ -173,10 +172,11 @@ def rows(results: list[dict[str, Any]]) -> list[str]:
             f"({r['records'] / r['ingest']['seconds']:,.0f} rec/s) | {floor:.2f} s | "
             f"{r['ingest']['seconds'] / floor:.0f}x | {r['ingest']['peak_mb']:,.0f} MB |"
         )
-        lines.append(
-            head + f"| `guihua feeds --json` (target < 1 s) | {r['feeds']['seconds']:.2f} s |  |  "
-            f"| {r['feeds']['peak_mb']:,.0f} MB |"
-        )
+        if "feeds" in r:
+            lines.append(
+                head + f"| `guihua feeds --json` (target < 1 s) | {r['feeds']['seconds']:.2f} s |  |  "
+                f"| {r['feeds']['peak_mb']:,.0f} MB |"
+            )
         for key, what in (
             ("export", "export --engine duckdb"),
             ("simulate", "simulate"),
@@ -204,16 +204,16 @@ def growth(results: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def write(results: list[dict[str, Any]], argv: list[str], started: str) -> None:
+def write(results: list[dict[str, Any]], argv: list[str], started: str, section: str = SECTION) -> None:
     previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if SECTION in previous:
-        start = previous.index(SECTION)
-        rest = previous[start + len(SECTION) :]
+    if section + "\n" in previous:
+        start = previous.index(section + "\n")
+        rest = previous[start + len(section) :]
         nxt = rest.find("\n## ")
         previous = previous[:start] + (rest[nxt:] if nxt >= 0 else "")
     load = os.getloadavg()
     body = [
-        SECTION.strip(),
+        section.strip(),
         "",
         f"- date: {started}; command: `.venv/bin/python bench/city.py {' '.join(argv)}`".rstrip(),
         f"- load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (2 cores)",
@@ -235,13 +235,24 @@ def main() -> None:
     parser.add_argument("--simulate-from", type=int, default=0, help="simulate on cities at least this size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "city")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--section", default="", help="a heading of its own (another run's section stays)")
     args = parser.parse_args()
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = []
     for people in [int(p) for p in args.people.split(",")]:
         folder = args.out / f"p{people}"
-        results.append(one_city(people, folder, people <= args.spark_up_to, people >= args.simulate_from))
-        write(results, sys.argv[1:], started)  # after each city: a long run that stops keeps what it measured
+
+        def save(out: dict[str, Any]) -> None:
+            write(
+                [*results, out],
+                sys.argv[1:],
+                started,
+                SECTION + (f": {args.section}" if args.section else ""),
+            )  # a long run cut short keeps what it measured
+
+        results.append(
+            one_city(people, folder, people <= args.spark_up_to, people >= args.simulate_from, save)
+        )
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print("\n".join(rows(results) + growth(results)))

@@ -12,7 +12,8 @@ import datetime as dt
 from typing import Any
 
 from guihua.core import disclosure
-from guihua.core.policy import SUPPRESS_BELOW, suppressed
+from guihua.core.feeds import TOP_REASONS
+from guihua.core.policy import SUPPRESS_BELOW
 from guihua.engine.scoring import HISTOGRAM_BIN
 from guihua.store.database import Store
 from guihua.usecases import feeds, scores
@@ -77,15 +78,27 @@ _PUBLIC_RATES = {"reject_rate": ("rejected", "rows"), "reject_rate_30d": ("rejec
 
 
 def public_feed(row: dict[str, Any]) -> dict[str, Any]:
-    """A feed row as published: counts under 10 rows suppressed (as ``suppressed`` does for
-    residents), a rate only when both its counts are shown, the number of warnings, no contact."""
+    """A feed row as published: counts under 10 rows withheld, with the others it would be a
+    subtraction away from (rows = accepted + duplicates + corrected + superseded + rejected;
+    rejected = its reasons when all are listed), a rate only when both its counts are shown,
+    the number of warnings, no contact."""
     shown = {k: row[k] for k in _PUBLIC_FEED}
+    cells = {key: int(row[key]) for key in _PUBLIC_COUNTS}
+    sums: list[disclosure.Sum] = [("rows", ["accepted", "duplicates", "corrected", "superseded", "rejected"])]
+    for key, total in (("top_reasons", "rejected"), ("top_reasons_30d", "rejected_30d")):
+        names = [f"{key}:{r['reason']}" for r in row[key]]
+        cells |= {f"{key}:{r['reason']}": int(r["rows"]) for r in row[key]}
+        if len(row[key]) < TOP_REASONS:  # every reason listed: they add up to the total
+            sums.append((total, names))
+    withheld = disclosure.withhold(cells, sums)
     for key in _PUBLIC_COUNTS:
-        shown[key] = suppressed(row[key])
+        shown[key] = None if key in withheld else row[key]
     for rate, (part, whole) in _PUBLIC_RATES.items():
-        both = suppressed(row[part]) is not None and suppressed(row[whole]) is not None
-        shown[rate] = row[rate] if both else None
+        shown[rate] = row[rate] if shown[part] is not None and shown[whole] is not None else None
     for key in ("top_reasons", "top_reasons_30d"):
-        shown[key] = [{"reason": r["reason"], "rows": suppressed(r["rows"])} for r in row[key]]
+        shown[key] = [
+            {"reason": r["reason"], "rows": None if f"{key}:{r['reason']}" in withheld else r["rows"]}
+            for r in row[key]
+        ]
     shown["warnings"] = len(row["warnings"])
     return shown
