@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -126,6 +126,26 @@ def demo_cmd(
             f"\n[bold]A resident {e.label} base[/]: guihua explain {e.subject_id} --db {where}"
         )
         render.explanation(scores.explain(store, e.subject_id))
+    _portal_help(store, demo.examples, where)
+
+
+def _portal_help(store: Any, examples: Any, where: str) -> None:
+    """How to open the portal on the demo store, with a ready sign-in for each role."""
+    from guihua.usecases.demo import portal_sign_ins
+
+    render.console.print(
+        f"\n[bold]The portal[/]: guihua serve --db {where}   then open http://127.0.0.1:8000/ "
+        "(zh-CN; add ?lang=en for English)"
+    )
+    for s in portal_sign_ins(store, examples):
+        if s.code:
+            render.console.print(
+                f"  resident ({s.who}): /login, id {s.subject_id}, counter code {s.code} (30 minutes; "
+                f"a new one: guihua sign-in-code {s.subject_id} --as demo-desk --db {where})",
+                markup=False,
+            )
+        else:
+            render.console.print(f"  {s.role} {s.who}: /login with the token {s.token}", markup=False)
 
 
 def serve(

@@ -114,3 +114,44 @@ def _examples(store: Store, people: int, base: int) -> list[Example]:
         sid = chosen.column("subject_id")[0].as_py() if chosen.num_rows else None
         found.append(Example(label, sid, "" if sid else none))
     return found
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    """A ready sign-in to the portal on the demo store: who, as which role, and how."""
+
+    role: str
+    who: str
+    token: str | None = None  # staff: the account's bearer token (the demo store's own, local)
+    code: str | None = None  # residents: a code printed at the counter, valid for its minutes
+    subject_id: str | None = None
+
+
+DEMO_DEPARTMENT = "TRAFFIC"
+
+
+def portal_sign_ins(store: Store, examples: list[Example]) -> list[DemoSignIn]:
+    """Accounts for a service desk, a reviewer and a department clerk, and counter codes for the
+    demo's residents, so that each role's pages can be tried at once (``make demo``)."""
+    from guihua.usecases import accounts, audit, sign_in
+
+    admin = audit.cli_actor()
+    out = []
+    for role, name, department in (
+        ("service_desk", "demo-desk", None),
+        ("reviewer", "demo-reviewer", None),
+        ("department", "demo-traffic-clerk", DEMO_DEPARTMENT),
+    ):
+        token = accounts.create(store, admin, role, name, department=department, valid_days=30)
+        out.append(DemoSignIn(role, name, token=token))
+    desk = accounts.authenticate(store, out[0].token or "")
+    assert desk is not None
+    for e in examples:
+        if e.subject_id is not None:
+            printed = sign_in.counter_code(store, desk.actor, e.subject_id)
+            out.append(
+                DemoSignIn(
+                    "resident", f"a resident {e.label} base", code=printed.code, subject_id=e.subject_id
+                )
+            )
+    return out
