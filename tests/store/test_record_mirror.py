@@ -51,7 +51,13 @@ def send(store: Store, tmp_path: Path, name: str, department: str, rows: list[di
 def city(tmp_path: Path, sqlite_store: Store) -> Store:
     catalogs.load_catalog(sqlite_store, (DATA / "mini.yaml").read_text())
     send(sqlite_store, tmp_path, "v.jsonl", "CIVIL", [vol(1, A, "2024-01-05"), vol(2, B, "2024-02-05")])
-    send(sqlite_store, tmp_path, "t.jsonl", "TRAFFIC", [offence(1, A, "2024-03-01"), offence(2, C, "2024-03-02")])
+    send(
+        sqlite_store,
+        tmp_path,
+        "t.jsonl",
+        "TRAFFIC",
+        [offence(1, A, "2024-03-01"), offence(2, C, "2024-03-02")],
+    )
     return sqlite_store
 
 
@@ -71,7 +77,9 @@ def test_a_correction_copies_again_only_the_part_it_touches(city: Store, tmp_pat
     assert len(before & files) == 1  # the volunteering part stayed as it was
     assert after["seq"] > 0
     rows = pq.read_table(Path(city.engine.url.database + ".columnar/records")).to_pylist()
-    assert sorted((r["source_id"], r["version"], r["is_current"]) for r in rows if r["source_id"] == "t2") == [
+    assert sorted(
+        (r["source_id"], r["version"], r["is_current"]) for r in rows if r["source_id"] == "t2"
+    ) == [
         ("t2", 1, False),
         ("t2", 2, True),
     ]

@@ -278,7 +278,9 @@ def test_cli_deliver_checks_the_feeds_and_sends_each_alert_once(
     assert os.environ.get("GUIHUA_OPERATOR_EMAIL") is None  # nothing leaked into this process
 
 
-def test_the_service_checks_the_feeds_on_its_own(sqlite_store: Store, mini_catalog_text: str, tmp_path: Path) -> None:
+def test_the_service_checks_the_feeds_on_its_own(
+    sqlite_store: Store, mini_catalog_text: str, tmp_path: Path
+) -> None:
     """``serve --feed-check-every``: an overdue feed gets its alert with no command run."""
     import time
 

@@ -26,23 +26,27 @@ Sum = tuple[str, Sequence[str]]  # a total and the cells that add up to it
 
 def withhold(cells: Mapping[str, int], sums: Sequence[Sum]) -> set[str]:
     """The names of the cells to withhold from ``cells`` given the ``sums`` they obey."""
-    withheld = {name for name, value in cells.items() if 0 < value < SUPPRESS_BELOW}
+    small = {name for name, value in cells.items() if 0 < value < SUPPRESS_BELOW}
+    withheld = set(small)
     equations = [[total, *parts] for total, parts in sums]
-    while (found := _recoverable(withheld, equations, cells)) is not None:
-        extra = _complement(found, withheld, equations, cells)
+    while found := _recoverable(withheld, equations):
+        extra = next((e for e in (_complement(n, withheld, equations, cells) for n in found) if e), None)
         if extra is None:
-            break  # every cell of every sum with it is withheld already
+            # nothing left to withhold beside them: what the sums give away anyway (a zero an empty
+            # sum pins, say) is shown, as withholding it protects nothing
+            withheld -= {n for n in found if n not in small}
+            break
         withheld.add(extra)
     return withheld
 
 
-def _recoverable(withheld: set[str], equations: list[list[str]], cells: Mapping[str, int]) -> str | None:
-    """A withheld cell that the shown cells and the sums give away, if any."""
+def _recoverable(withheld: set[str], equations: list[list[str]]) -> list[str]:
+    """The withheld cells that the shown cells and the sums give away."""
     import numpy as np
 
     hidden = sorted(withheld)
     if not hidden:
-        return None
+        return []
     index = {name: i for i, name in enumerate(hidden)}
     rows = []
     for total, *parts in equations:
@@ -55,15 +59,16 @@ def _recoverable(withheld: set[str], equations: list[list[str]], cells: Mapping[
         if row.any():
             rows.append(row)
     if not rows:
-        return None
+        return []
     a = np.array(rows)
     rank = np.linalg.matrix_rank(a)
+    found = []
     for name in hidden:
         unit = np.zeros(len(hidden))
         unit[index[name]] = 1
         if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
-            return name
-    return None
+            found.append(name)
+    return found
 
 
 def _complement(

@@ -130,6 +130,17 @@ def work_at_counter(actor: Actor) -> str | None:
     return None if actor.role == "service_desk" else "only a service desk works at the counter"
 
 
+def reprint_at_counter(actor: Actor, issued_by: str) -> str | None:
+    """A certificate's printable page and PDF, kept a while after issue: for the clerk who issued it.
+
+    The certificate itself stays checkable by anyone by its code; the page shows the whole
+    resident id, so it is not for the next clerk at another counter.
+    """
+    if actor.role == "service_desk" and actor.account == issued_by:
+        return None
+    return "only the clerk who issued a certificate prints it again from the counter"
+
+
 def department_of(actor: Actor) -> str | None:
     """The department a caller submits for, or None when it is not a department's account."""
     return actor.department if actor.role == "department" and actor.department else None

@@ -130,7 +130,13 @@ def give(store: Store, actor: Actor, subject_id: str, perk_code: str) -> Consent
             f"valid {CONSENT_MINUTES} minutes",
         )
     return ConsentCode(
-        sid, perk.code, perk.provider, display(code), expires, CONSENT_MINUTES, check_url(perk.code, sid, code)
+        sid,
+        perk.code,
+        perk.provider,
+        display(code),
+        expires,
+        CONSENT_MINUTES,
+        check_url(perk.code, sid, code),
     )
 
 
@@ -163,7 +169,5 @@ def redeem(store: Store, actor: Actor, subject_id: str, perk: Perk, typed: str) 
         if match is None or not consent_queries.spend(conn, int(match.id), at, actor.account):
             consent_queries.count_failure(conn, [int(r.id) for r in rows])
             return False
-        audit.append(
-            conn, actor, USE, subject_id=sid, detail=f"consent {match.id}: one check of {perk.code}"
-        )
+        audit.append(conn, actor, USE, subject_id=sid, detail=f"consent {match.id}: one check of {perk.code}")
     return True

@@ -40,5 +40,11 @@ How to add a page (``/me``, ``/counter``, ``/department``, ``/review``...)
 Modules: ``portal`` (install, routers, error pages), ``sessions`` (the signed cookie),
 ``actors`` (who is signed in), ``csrf``, ``locales`` (languages and catalogs), ``rendering``,
 ``navigation``, ``page_errors``; pages: ``public_pages`` (``/``, ``/stats``), ``verify_pages``,
-``login_pages`` (``/login``, ``/logout``), ``oidc_login``, ``docs_pages`` (offline ``/docs``).
+``login_pages`` (``/login``, ``/logout``), ``oidc_login``, ``docs_pages`` (offline ``/docs``),
+``me_pages`` (``/me``: a resident's own pages, arranged by ``me_views``, worded in ``_me_views.html``);
+staff pages: ``counter_pages`` (``/counter``: a service desk serving a resident in person, the views
+gathered by ``resident_view``, a certificate's QR code drawn by ``qr_image``), ``department_pages``
+(``/department``: upload, outcome, rejects, objections), ``review_pages`` (``/review``), sharing
+``staff`` (the audited refusal, the catalog's words, use-case errors in words) and
+``templates/_staff.html``; ``static/staff.js`` adds print buttons and the upload's progress.
 """

@@ -55,13 +55,25 @@ class _LazySessions:
 
 def install(app: FastAPI, keys: Path) -> None:
     """Add the portal to ``app``: ``/``, ``/stats``, ``/verify``, ``/login``, ``/docs``, ``/static``."""
-    from guihua.web import docs_pages, login_pages, oidc_login, public_pages, verify_pages
+    from guihua.web import (
+        counter_pages,
+        department_pages,
+        docs_pages,
+        login_pages,
+        me_pages,
+        oidc_login,
+        public_pages,
+        review_pages,
+        verify_pages,
+    )
 
     # innermost, whenever it is called: the security headers and rate limits stay outside it
     app.user_middleware.append(Middleware(_LazySessions, keys=keys))
     app.state.sign_in_limit = login_pages.sign_in_limit()
     oidc_login.configure(app.state)
-    for module in (public_pages, verify_pages, login_pages, oidc_login, docs_pages):
+    pages = (public_pages, verify_pages, login_pages, oidc_login, docs_pages, me_pages)
+    staff = (counter_pages, department_pages, review_pages)
+    for module in (*pages, *staff):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("guihua.web", "static")]), name="static")
     app.add_exception_handler(PageError, _on_page_error)

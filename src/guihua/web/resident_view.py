@@ -44,13 +44,6 @@ class ResidentView:
     objections: list[Objection]
     notices: list[dict[str, Any]] = field(default_factory=list)
 
-    def item(self, department: str, source_id: str) -> ExplanationItem | None:
-        """The current version of one record of this resident, or None."""
-        return next(
-            (i for i in self.explanation.items if (i.department, i.source_id) == (department, source_id)),
-            None,
-        )
-
 
 def grouped(catalog: Catalog, items: list[ExplanationItem]) -> list[CategoryGroup]:
     """Records by category in the catalog's order, then any without a category; dates in order."""
@@ -70,8 +63,9 @@ def explanation_only(store: Store, subject_id: str, actor: Actor, purpose: str) 
 def gather(
     store: Store, catalog: Catalog, subject_id: str, actor: Actor, purpose: str, lang: Language
 ) -> ResidentView:
-    """Score and records, perks, objections and notices of the resident, each read audited."""
-    explanation = scores.explain(store, subject_id, actor=actor, purpose=purpose)
+    """Score, its breakdown by category and year after the caps, records, perks, objections and
+    notices of the resident, each read audited."""
+    explanation = scores.explain(store, subject_id, actor=actor, purpose=purpose, categories=True)
     _, answers = scores.perks(store, subject_id, actor=actor, purpose=purpose)
     perks = catalog.perk_by_code
     lines = [

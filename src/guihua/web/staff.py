@@ -16,15 +16,22 @@ from fastapi import Request
 from guihua.core.errors import AgreementNotInForce, Conflict, GuihuaError, NotFound, UnreadableFile
 from guihua.core.policy import Actor
 from guihua.documents.words import Words
-from guihua.usecases import audit, catalogs
+from guihua.usecases import audit, catalogs, sign_in
 from guihua.web.actors import store_of
 from guihua.web.locales import language
 from guihua.web.page_errors import PageError
 
 
+def record_refusal(
+    request: Request, actor: Actor, action: str, why: str, subject_id: str | None = None
+) -> None:
+    """Write the policy's refusal to the audit trail (for a page that then says it in a form)."""
+    audit.record(store_of(request), actor, action, outcome="refused", subject_id=subject_id, detail=why)
+
+
 def refuse(request: Request, actor: Actor, action: str, why: str, subject_id: str | None = None) -> NoReturn:
     """Record the refusal in the audit trail, then answer the 403 page."""
-    audit.record(store_of(request), actor, action, outcome="refused", subject_id=subject_id, detail=why)
+    record_refusal(request, actor, action, why, subject_id)
     raise PageError(403, "forbidden")
 
 
@@ -46,6 +53,8 @@ def words(request: Request) -> Words:
 
 def problem_kind(exc: GuihuaError) -> str:
     """A use case's refusal as one of the kinds the staff templates word (``_staff.html``'s ``problem``)."""
+    if isinstance(exc, sign_in.TooManyCodes):
+        return "too_many_codes"
     if isinstance(exc, AgreementNotInForce):
         return "agreement_not_in_force"
     if isinstance(exc, UnreadableFile):
