@@ -45,3 +45,16 @@ def test_a_flood_of_public_requests_is_slowed_down(sqlite_store: Store, tmp_path
             text("SELECT count(*) FROM audit_log WHERE action = 'certificate.check'")
         ).scalar()
     assert (checks, entries) == (5, 0)  # refused requests never reach a route; the others are counted
+
+
+def test_the_report_page_may_style_itself_but_never_run_a_script() -> None:
+    """The HTML report carries its styles inside it (it is also saved as a file): its answer's
+    policy allows inline styles and nothing else; every other answer keeps the strict one."""
+    from guihua.http.guards import content_security_policy
+
+    report = content_security_policy("/api/v1/subjects/110105194912310012/report").decode()
+    assert "style-src 'unsafe-inline'" in report and "script-src" not in report
+    assert "default-src 'none'" in report  # so no script runs, from anywhere
+    for path in ("/", "/me", "/api/v1/subjects/110105194912310012/score", "/api/v1/subjects/x/report/y"):
+        strict = content_security_policy(path).decode()
+        assert "unsafe-inline" not in strict and "script-src 'self'" in strict

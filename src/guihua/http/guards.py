@@ -10,6 +10,7 @@ the peer's (a reverse proxy in front should set its own limit, or the service se
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,10 +42,19 @@ CSP = (
 # Swagger UI (``/docs``) sets style attributes as it renders; its scripts are still Guihua's own files.
 DOCS_CSP = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 DOCS_PATHS = ("/docs",)
+# A resident's report (``format=html``) is one self-contained document with its styles inside it
+# (it is also saved and opened as a file): inline styles, no script at all, nothing fetched.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+_DOCUMENT_PATH = re.compile(r"^/api/v1/subjects/[^/]+/report$")
 
 
 def content_security_policy(path: str) -> bytes:
     """The Content-Security-Policy of an answer to ``path`` (every answer has one)."""
+    if _DOCUMENT_PATH.match(path):
+        return DOCUMENT_CSP.encode()
     return (DOCS_CSP if path in DOCS_PATHS else CSP).encode()
 
 
