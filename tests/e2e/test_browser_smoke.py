@@ -24,10 +24,7 @@ try:
 except ImportError:  # the browser fixtures say why (skip, or fail under CI=true)
     expect = None  # type: ignore[assignment]
 
-PENDING = {
-    "/": "issue 15 item 1: the public home page is not built yet (GET / answers 404)",
-    "/docs": "issue 15 item 4: /docs still loads Swagger UI from a CDN (refused offline)",
-}
+PENDING: dict[str, str] = {}  # every page of issue 15 is built
 HTTP_METHODS = {"get", "post", "put", "delete", "patch"}
 RENDERED_OPERATIONS = """() => Array.from(document.querySelectorAll('.swagger-ui .opblock')).map(o =>
     o.querySelector('.opblock-summary-method').innerText.trim() + ' ' +
@@ -192,3 +189,25 @@ def test_the_published_rules_can_be_searched_with_the_keyboard(
     expect(body).not_to_contain_text("Road Traffic Safety Law")
     assert_clean(page)
     shoot(page, "home-search")
+
+
+PUBLIC_PAGES = ("/stats", "/verify", "/verify/ZZZZ-ZZZZ-ZZZZ", "/login")
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_other_public_pages_pass_axe_at_both_widths(
+    new_page: Any, axe_check: Any, shoot: Any, path: str, lang: str
+) -> None:
+    """The statistics, the certificate check (a form and an unknown code) and the sign-in page."""
+    name = path.strip("/").replace("/", "-")
+    phone = new_page("phone")
+    phone.goto(f"{path}?lang={lang}")
+    assert phone.evaluate("() => document.documentElement.lang") == lang
+    wide = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= 390, f"{path} is {wide} px wide on a phone: it scrolls sideways"
+    axe_check(phone, f"{name}-{lang}-phone")
+    desktop = new_page("desktop")
+    desktop.goto(f"{path}?lang={lang}")
+    axe_check(desktop, f"{name}-{lang}-desktop")
+    shoot(desktop, f"{name}-{lang}")
