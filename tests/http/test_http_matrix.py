@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from guihua.core.policy import Actor
+from guihua.http.guards import RateLimit
 from guihua.http.service import create_app
 from guihua.store.database import open_store
 from guihua.usecases import accounts, catalogs, submissions
@@ -100,7 +101,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         "revoked": accounts.create(store, admin, "auditor", "old"),
     }
     accounts.revoke(store, admin, "old")
-    with TestClient(create_app(store)) as client:
+    # the matrix is about who may, not how often: a limit of its own that it never reaches
+    # (rate limits: tests/http/test_guards.py)
+    with TestClient(create_app(store, rate_limit=RateLimit(rate=1e6, burst=100_000))) as client:
         yield client, tokens
     store.dispose()
 
