@@ -160,3 +160,33 @@ def run_on_terminal(*args: str, db: Path | None = None) -> tuple[int, str]:
     reader.join(5)
     os.close(master)
     return proc.returncode, seen.decode("utf-8", "replace")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now (for a receiver a test starts)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+
+    def __init__(self) -> None:
+        import email.message
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[email.message.EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import email
+        import email.policy
+
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 OK"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.usecases.test_outbox import Mailbox, Receiver, free_port
+from tests.helpers import Mailbox, free_port
+from tests.usecases.test_outbox import Receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -24,9 +24,9 @@ from guihua.delivery.channels import EmailChannel, WebhookChannel
 from guihua.store import schema
 from guihua.store.database import Store
 from guihua.usecases import agreements, audit, catalogs, feed_outbox, feeds
-from tests.helpers import D, jsonl, offence, run, subject
+from tests.helpers import D, Mailbox, free_port, jsonl, offence, run, subject
 from tests.usecases.test_agreements import with_agreement
-from tests.usecases.test_outbox import Mailbox, Receiver, free_port
+from tests.usecases.test_outbox import Receiver
 
 OPS = Actor("ops", "admin")
 OPERATORS = "credit-centre-ops@example.org"

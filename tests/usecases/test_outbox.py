@@ -8,12 +8,9 @@ leaves a receiver that deduplicates by notice id with every notice exactly once.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from guihua.core.errors import InvalidInput
@@ -37,33 +33,10 @@ from guihua.usecases import audit, catalogs, contacts
 from guihua.usecases.notices import subject_notices
 from guihua.usecases.outbox import backoff, deliver_due
 from tests.conftest import TODAY, _empty_pg
-from tests.helpers import assert_one_line_error, load, offence, run, subject
+from tests.helpers import Mailbox, assert_one_line_error, free_port, load, offence, run, subject
 
 A, B = subject(1), subject(2)
 CLERK = Actor("clerk-7", "service_desk")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-# --------------------------------------------------------------------------- receivers
-
-
-class Mailbox:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 OK"
 
 
 @pytest.fixture

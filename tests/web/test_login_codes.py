@@ -7,12 +7,10 @@ import datetime as dt
 import email
 import email.policy
 import re
-import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from guihua.core.errors import Forbidden
@@ -20,29 +18,10 @@ from guihua.core.policy import Actor
 from guihua.http.guards import RateLimit
 from guihua.store import schema
 from guihua.usecases import audit, contacts, sign_in
-from tests.helpers import run
+from tests.helpers import Mailbox, free_port, run
 from tests.web.conftest import A, L, N, Portal
 
 CLERK = Actor("desk-wu", "service_desk")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.port = free_port()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
 
 
 @pytest.fixture
