@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from guihua.core.errors import StoreBusy
 from guihua.engine.tables import RECORDS_SCHEMA
@@ -68,7 +68,7 @@ class MirrorState:
     last_key: str = ""  # the last id's record (department, source id, version): a restored store differs
 
 
-def mirror_folder(conn: Connection) -> Path | None:
+def mirror_folder(conn: Connection | Engine) -> Path | None:
     """Where this store's columnar copy lives, or None (in memory, or turned off)."""
     if os.environ.get("GUIHUA_COLUMNAR", "").lower() in ("off", "0", "no", "false"):
         return None
@@ -86,12 +86,13 @@ def store_token(conn: Connection) -> str:
 
 
 @contextmanager
-def _locked(folder: Path, exclusive: bool) -> Iterator[None]:
+def _locked(folder: Path, exclusive: bool) -> Iterator[int]:
+    """The folder's lock file, locked (its descriptor, to change the lock's kind)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
+        yield fd
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -105,16 +106,10 @@ def held(conn: Connection, folder: Path) -> Iterator[Path | None]:
     The block may outlast ``conn``'s transaction: the engine reads the copy after the store's
     transaction has ended, and no sync rewrites it meanwhile (an ingest's waits).
     """
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with _locked(folder, exclusive=True) as fd:
         state = _sync(conn, folder)
         fcntl.flock(fd, fcntl.LOCK_SH)  # others may read it too now, and none rewrite it
         yield folder / "records" if state.parts else None
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def keep_current(store: Store) -> MirrorState | None:
@@ -125,11 +120,11 @@ def keep_current(store: Store) -> MirrorState | None:
     """
     if store.read_only:
         return None
+    folder = mirror_folder(store.engine)
+    if folder is None:
+        return None  # no transaction, no lock: nothing to keep (a PostgreSQL store without a folder)
     try:
         with store.begin() as conn:
-            folder = mirror_folder(conn)
-            if folder is None:
-                return None
             record_queries.hold_writes(conn)
             return synced(conn, folder)
     except (OSError, StoreBusy) as exc:
