@@ -170,3 +170,20 @@ def test_without_a_copy_the_engines_still_agree(tmp_path: Path, monkeypatch: pyt
         same_on_every_engine(store)
     finally:
         store.dispose()
+
+
+def test_a_copy_that_cannot_be_written_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guihua.core.errors import CannotWrite
+
+    monkeypatch.setenv("GUIHUA_COLUMNAR_DIR", "/proc/no-such-folder")
+    store = open_store(str(tmp_path / "g.db"))
+    try:
+        catalogs.load_catalog(store, (DATA / "mini.yaml").read_text())
+        send(store, tmp_path, "t.jsonl", "TRAFFIC", [offence(1, A, "2024-03-01")])  # stored all the same
+        assert scores.population_scores(store, AT, "sql")[2].num_rows == 1
+        with pytest.raises(CannotWrite, match="GUIHUA_COLUMNAR_DIR to a folder this user may write"):
+            scores.population_scores(store, AT, "duckdb")
+    finally:
+        store.dispose()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guihua.core.catalog import Catalog
-from guihua.core.errors import InvalidInput
+from guihua.core.errors import CannotWrite, InvalidInput
 from guihua.core.policy import Actor
 from guihua.core.results import (
     CategoryTotal,
@@ -276,7 +276,13 @@ def columnar_source(conn: Connection, folder: Path, held: ExitStack, read_only: 
         return export_queries.export_columnar(conn, folder, SCORING_COLUMNS)
     if not read_only:
         record_queries.hold_writes(conn)
-    records = held.enter_context(record_mirror.held(conn, mirror))
+    try:
+        records = held.enter_context(record_mirror.held(conn, mirror))
+    except OSError as exc:
+        raise CannotWrite(
+            f"cannot keep the records' columnar copy in {mirror}: {exc.strerror or exc}; set "
+            "GUIHUA_COLUMNAR_DIR to a folder this user may write, or GUIHUA_COLUMNAR=off"
+        ) from None
     copied = export_queries.export_columnar(conn, folder, SCORING_COLUMNS, records=records is None)
     return Columnar(records or copied.records, copied.objections)
 
