@@ -11,7 +11,7 @@ resident set (`wait4`). Sizes default to 100k, 1M, 3M and 13M residents; export 
 grow no worse than linearly with the records.
 
 Usage: python bench/city.py [--people 100000,1000000,3000000,13000000] [--spark-up-to 1000000]
-       [--keep] [--out bench/out/city]
+       [--keep] [--reuse] [--out bench/out/city]
 Appends (or replaces) the "City" section of bench/RESULTS.md.
 """
 
@@ -75,8 +75,16 @@ def guihua(*args: str) -> list[str]:
     return [str(GUIHUA), *args]
 
 
-def one_city(people: int, folder: Path, spark: bool, simulate: bool, save: Any) -> dict[str, Any]:
-    """Every phase on a city of ``people``; ``save(out)`` after each, so a run cut short keeps them."""
+def build(people: int, folder: Path, reuse: bool) -> dict[str, Any]:
+    """Synthesise and ingest a city, or with ``reuse`` take the one an earlier ``--keep`` run built.
+
+    A 13M city takes over an hour to build; reusing it lets a later change to the engine be
+    measured on the same store (its synth and ingest figures are the ones measured then).
+    """
+    built = folder / "built.json"
+    if reuse and built.exists():
+        log(f"{people:,}: reusing the city built earlier in {folder}")
+        return dict(json.loads(built.read_text(encoding="utf-8")))
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     city, db = folder / "city", folder / "city.db"
@@ -86,9 +94,23 @@ def one_city(people: int, folder: Path, spark: bool, simulate: bool, save: Any) 
     ingest = run(guihua("ingest-manifest", str(city / "manifest.json"), "--db", str(db), "--json"))
     records = int(json.loads(ingest["stdout"])["accepted"])
     log(f"{people:,}: ingest {ingest['seconds']:.0f} s, {records:,} records")
+    out = {"people": people, "records": records, "synth": synth, "ingest": ingest, "built": now()}
+    built.write_text(json.dumps(out), encoding="utf-8")
+    return out
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def one_city(
+    people: int, folder: Path, spark: bool, simulate: bool, save: Any, reuse: bool = False
+) -> dict[str, Any]:
+    """Every phase on a city of ``people``; ``save(out)`` after each, so a run cut short keeps them."""
+    out: dict[str, Any] = build(people, folder, reuse)
+    db = folder / "city.db"
     mirror = Path(str(db) + ".columnar")
     floor_cmd = [str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")]
-    out: dict[str, Any] = {"people": people, "records": records, "synth": synth, "ingest": ingest}
     out |= {"store_bytes": size_of(db), "copy_bytes": size_of(mirror), "floor": run(floor_cmd)}
     log(f"{people:,}: floor {out['floor']['seconds']:.1f} s; export duckdb ...")
     scores_out = str(folder / "scores.parquet")
@@ -234,10 +256,13 @@ def main() -> None:
     )
     parser.add_argument("--simulate-from", type=int, default=0, help="simulate on cities at least this size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "city")
-    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep each city's folder (store, copy, CSV)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="measure on a city an earlier --keep run built, if there is one"
+    )
     parser.add_argument("--section", default="", help="a heading of its own (another run's section stays)")
     args = parser.parse_args()
-    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    started = now()
     results = []
     for people in [int(p) for p in args.people.split(",")]:
         folder = args.out / f"p{people}"
@@ -251,7 +276,9 @@ def main() -> None:
             )  # a long run cut short keeps what it measured
 
         results.append(
-            one_city(people, folder, people <= args.spark_up_to, people >= args.simulate_from, save)
+            one_city(
+                people, folder, people <= args.spark_up_to, people >= args.simulate_from, save, args.reuse
+            )
         )
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
