@@ -26,7 +26,16 @@ from guihua.store import schema
 from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store, open_store
 from guihua.store.engine_queries import run_query
-from guihua.usecases import audit, catalogs, objections, records, scores, simulation, submissions
+from guihua.usecases import (
+    audit,
+    catalogs,
+    objections,
+    population,
+    records,
+    scores,
+    simulation,
+    submissions,
+)
 from tests.conftest import TODAY
 from tests.helpers import D, jsonl, load, loan, offence, record, subject, submit_as_they_happen, vol
 
@@ -143,6 +152,67 @@ def test_a_simulation_equals_loading_the_proposal(city: Store, mini_catalog_text
         DEBTOR: 10,
     }
     assert before[H][0] == 100 and before[LATE][0] == 97  # suspended by objection; late: from receipt
+
+
+def test_only_the_metrics_whose_match_changes_are_matched_again(mini_catalog_text: str) -> None:
+    """Words, citations, caps and perks never change a match; a rule's terms or order do."""
+    mini = parse_catalog(mini_catalog_text)
+    assert population.rematched_metrics(mini, parse_catalog(proposal_text(mini_catalog_text))) == {
+        "volunteer_service",
+        "traffic_offence",
+        "loan_default",
+    }
+    words = mini_catalog_text.replace(
+        'legal_basis: "Road Traffic Safety Law Art. 47"', 'legal_basis: "Art. 48"'
+    )
+    words = words.replace(
+        "name: Volunteer service,", "name: Volunteering hours, translations: {zh-CN: {name: 志愿}},"
+    )
+    words = words.replace("max_loss_per_year: 6", "max_loss_per_year: 3").replace(
+        "min_score: 102", "min_score: 90"
+    )
+    assert words != mini_catalog_text
+    assert population.rematched_metrics(mini, parse_catalog(words)) == frozenset()
+    for old, new, metric in [
+        (
+            "notice_days: 7, effective_from: 2019-01-01, legal",
+            "notice_days: 8, effective_from: 2019-01-01, legal",
+            "traffic_offence",
+        ),
+        (
+            "fields: {case_id: string, action: string, amount: number}",
+            "fields: {case_id: string, action: string, amount: int}",
+            "loan_default",
+        ),
+        ("category: volunteering, kind: event", "category: traffic, kind: event", "volunteer_service"),
+    ]:
+        assert mini_catalog_text.count(old) == 1, old
+        changed = parse_catalog(mini_catalog_text.replace(old, new))
+        assert population.rematched_metrics(mini, changed) == {metric}, old
+    vol_1h = mini_catalog_text.index("  - {id: VOL-1H")
+    vol_10h = mini_catalog_text.index("  - {id: VOL-10H")
+    line_10h = mini_catalog_text[vol_10h:vol_1h]
+    swapped = mini_catalog_text.replace(line_10h, "", 1)
+    end_1h = swapped.index("\n", swapped.index("  - {id: VOL-1H")) + 1
+    swapped = swapped[:end_1h] + line_10h + swapped[end_1h:]  # VOL-1H now first: it matches 10 hours
+    assert population.rematched_metrics(mini, parse_catalog(swapped)) == {"volunteer_service"}
+
+
+def test_matching_only_the_changed_metrics_equals_matching_every_record(
+    city: Store, mini_catalog_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The overlay (stored records, the changed metrics' matched again) is exactly a full re-match."""
+    text = proposal_text(mini_catalog_text)
+    narrowed = simulation.simulate(city, text, at=AT)
+    assert narrowed.summary["changed"] > 0
+
+    def every_metric(stored: Any, other: Any) -> frozenset[str]:
+        return frozenset(stored.metric_by_code) | frozenset(other.metric_by_code)
+
+    monkeypatch.setattr(population, "rematched_metrics", every_metric)
+    full = simulation.simulate(city, text, at=AT)
+    assert full.outcomes is not None and full.outcomes.equals(narrowed.outcomes)
+    assert full.summary == narrowed.summary
 
 
 def test_the_summary_counts_winners_losers_crossings_and_rules(city: Store, mini_catalog_text: str) -> None:

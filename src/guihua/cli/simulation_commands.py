@@ -104,6 +104,7 @@ def simulate_cmd(
                 work_dir=work_dir,
                 public=public,
                 changes_out=changes,
+                keep_tables=False,  # the changes are streamed to their file; a city's may be millions
             )
     except CatalogRefused as refused:
         _refused(refused, as_json)
@@ -117,9 +118,7 @@ def simulate_cmd(
         return
     _print_summary(s)
     if changes is not None:
-        render.console.print(
-            f"wrote {result.changes.num_rows:,} residents who change to {changes}", markup=False
-        )
+        render.console.print(f"wrote {s['changed']:,} residents who change to {changes}", markup=False)
     if out is not None:
         render.console.print(f"wrote the report to {out}", markup=False)
 

@@ -23,6 +23,7 @@ from guihua.core.catalog import Catalog
 from guihua.engine import eligibility
 from guihua.engine.compiled import Query, Shape, compiled_sql
 from guihua.engine.scoring import scores
+from guihua.engine.tables import Overlay
 
 ENGINES: tuple[str, ...] = ("duckdb", "sql", "spark")
 COLUMNAR: tuple[str, ...] = ("duckdb", "spark")  # the engines that read a Columnar source
@@ -55,11 +56,13 @@ class Columnar:
     """The engine's two tables in columnar form, shaped like :mod:`guihua.engine.tables`.
 
     Each is a Parquet file, a folder of Parquet files (a dataset), or an Arrow table; any
-    subset of the table's columns (absent ones are null). For Spark on a cluster a path must
-    be one every executor reads at the same place (shared storage).
+    subset of the table's columns (absent ones are null). The records may also be an
+    :class:`~guihua.engine.tables.Overlay` (a simulation's: the stored records with some
+    metrics' records matched again). For Spark on a cluster a path must be one every executor
+    reads at the same place (shared storage).
     """
 
-    records: Path | pa.Table
+    records: Path | pa.Table | Overlay
     objections: Path | pa.Table
 
 
@@ -79,8 +82,10 @@ def run_on(
 
         if isinstance(source.records, pa.Table) and isinstance(source.objections, pa.Table):
             return batch.run_on_arrow(query, source.records, source.objections, catalog, at)
-        if isinstance(source.records, Path) and isinstance(source.objections, Path):
-            return batch.run_on_parquet(query, source.records, source.objections, catalog, at, work_dir)
+        if not isinstance(source.records, pa.Table) and isinstance(source.objections, Path):
+            answer = batch.run_on_parquet(query, source.records, source.objections, catalog, at, work_dir)
+            assert answer is not None
+            return answer
         raise ValueError("DuckDB reads both tables as Parquet or both as Arrow")
     if engine == "spark":
         from guihua.engine import spark
@@ -90,6 +95,32 @@ def run_on(
     if engine == "sql":
         raise ValueError("the store's own SQL runs in the store (guihua.store.engine_queries.run_query)")
     raise ValueError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
+
+
+def write_on(
+    engine: str,
+    query: Query,
+    source: Columnar,
+    catalog: Catalog,
+    at: dt.date,
+    out: Path,
+    *,
+    spark_master: str | None = None,
+    work_dir: Path | None = None,
+) -> None:
+    """:func:`run_on`, the answer written to ``out`` as Parquet (DuckDB streams it: never held whole)."""
+    files = not isinstance(source.records, pa.Table) and isinstance(source.objections, Path)
+    if engine == "duckdb" and files:
+        from guihua.engine import batch
+
+        assert isinstance(source.objections, Path) and not isinstance(source.records, pa.Table)
+
+        batch.run_on_parquet(query, source.records, source.objections, catalog, at, work_dir, out=out)
+        return
+    import pyarrow.parquet as pq
+
+    answer = run_on(engine, query, source, catalog, at, spark_master=spark_master, work_dir=work_dir)
+    pq.write_table(answer, out)
 
 
 def scores_on(

@@ -22,7 +22,7 @@ from guihua.engine.compiled import Query, Shape, compiled_sql
 from guihua.engine.lazy_ibis import ibis
 from guihua.engine.match import match_sql
 from guihua.engine.sqlcache import cached_sql
-from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA
+from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA, Overlay
 
 
 class BatchMatcher:
@@ -88,13 +88,21 @@ def run_on_arrow(
 
 
 def run_on_parquet(
-    query: Query, records: Path, objections: Path, catalog: Catalog, at: dt.date, work_dir: Path | None = None
-) -> pa.Table:
+    query: Query,
+    records: Path | Overlay,
+    objections: Path,
+    catalog: Catalog,
+    at: dt.date,
+    work_dir: Path | None = None,
+    out: Path | None = None,
+) -> pa.Table | None:
     """``query`` on DuckDB over Parquet files (or folders of them) shaped like the store's tables.
 
     Columns the files lack are null; DuckDB reads only the columns and row groups the query needs
     and spills to ``work_dir`` (default: DuckDB's own) past its memory limit, so a whole city is
-    never held in memory. A connection of its own, with :data:`DUCKDB_MEMORY_LIMIT`.
+    never held in memory. A connection of its own, with :data:`DUCKDB_MEMORY_LIMIT`. With
+    ``out`` the answer is written there as Parquet (streamed: a city's answer is never held
+    either) and None is returned.
     """
     import duckdb
 
@@ -107,9 +115,13 @@ def run_on_parquet(
         config["temp_directory"] = str(work_dir / "duckdb-spill")
     db = duckdb.connect(config=config)
     try:
-        db.execute(_parquet_view("records", records, RECORDS_SCHEMA))
+        db.execute(records_view(records))
         db.execute(_parquet_view("objections", objections, OBJECTIONS_SCHEMA))
-        return db.sql(sql, params={"at": at}).to_arrow_table()
+        answer = db.sql(sql, params={"at": at})
+        if out is None:
+            return answer.to_arrow_table()
+        answer.write_parquet(str(out))
+        return None
     finally:
         db.close()
 
@@ -136,8 +148,28 @@ def parquet_columns(path: Path) -> set[str]:
     return set(ds.dataset(str(path), format="parquet").schema.names)
 
 
+def records_view(records: Path | Overlay) -> str:
+    """The ``records`` view over Parquet, or over an :class:`~guihua.engine.tables.Overlay` of two."""
+    if isinstance(records, Path):
+        return _parquet_view("records", records, RECORDS_SCHEMA)
+    replaced = ", ".join(_quoted(m) for m in sorted(records.metrics))
+    stored = _parquet_select(records.stored, RECORDS_SCHEMA)
+    return (
+        f"CREATE TEMP VIEW records AS {stored} WHERE metric NOT IN ({replaced}) "
+        f"UNION ALL {_parquet_select(records.rematched, RECORDS_SCHEMA)}"
+    )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _parquet_view(name: str, path: Path, schema: dict[str, str]) -> str:
     """A view named like the engine's table over Parquet: every column typed, absent ones null."""
+    return f"CREATE TEMP VIEW {name} AS {_parquet_select(path, schema)}"
+
+
+def _parquet_select(path: Path, schema: dict[str, str]) -> str:
     present = parquet_columns(path)
     columns = ", ".join(
         f'CAST("{c}" AS {_DUCKDB_TYPES[t]}) AS "{c}"'
@@ -145,8 +177,7 @@ def _parquet_view(name: str, path: Path, schema: dict[str, str]) -> str:
         else f'CAST(NULL AS {_DUCKDB_TYPES[t]}) AS "{c}"'
         for c, t in schema.items()
     )
-    glob = parquet_files(path).replace("'", "''")
-    return f"CREATE TEMP VIEW {name} AS SELECT {columns} FROM read_parquet('{glob}')"
+    return f"SELECT {columns} FROM read_parquet({_quoted(parquet_files(path))})"
 
 
 def _duckdb_parameters(sql: str) -> str:

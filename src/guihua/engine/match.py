@@ -108,6 +108,27 @@ def match(records: ir.Table, catalog: Catalog, metrics: frozenset[str] | None = 
     return t.mutate(end_date=end.cast("date"), start_year=t.start_date.year().cast("int32"))
 
 
+def match_terms(catalog: Catalog, metric: str) -> tuple[Any, ...]:
+    """Everything of ``catalog`` that the match of a record of ``metric`` reads, and nothing else.
+
+    Two catalogs with the same terms for a metric match its records alike (:func:`match` and the
+    typed fields it reads: the metric's field types, its category and kind; its rules in order,
+    less their words). A proposal that only renames, explains, translates or cites, or changes
+    caps, perks or the scheme, re-matches nothing: a simulation matches again only the records
+    of metrics whose terms differ.
+    """
+    m = catalog.metric_by_code.get(metric)
+    if m is None:
+        return ()
+    words = {"name", "why", "legal_basis", "translations", "description", "notes"}
+    rules = tuple(
+        tuple(sorted((k, repr(v)) for k, v in r.model_dump().items() if k not in words))
+        for r in catalog.rules
+        if r.metric == metric
+    )
+    return (tuple(sorted(m.fields.items())), m.category, m.kind, rules)
+
+
 def match_sql(
     catalog: Catalog,
     schema: ibis.Schema,

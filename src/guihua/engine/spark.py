@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import pyarrow as pa
 
 from guihua.core.errors import EngineUnavailable
-from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA
+from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA, Overlay
 
 LOCAL = "local[2]"
 INSTALL_HINT = "install the extra: uv sync --extra spark (or pip install 'guihua[spark]')"
@@ -87,7 +87,7 @@ def stop() -> None:
 
 def run_sql(
     sql: str,
-    records: Path | pa.Table,
+    records: Path | pa.Table | Overlay,
     objections: Path | pa.Table,
     at: dt.date,
     master: str | None = None,
@@ -109,11 +109,16 @@ def run_sql(
             raise
 
 
-def _view(spark: Any, name: str, source: Path | pa.Table, schema: dict[str, str]) -> None:
+def _view(spark: Any, name: str, source: Path | pa.Table | Overlay, schema: dict[str, str]) -> None:
     """A temporary view named like the engine's table: every column typed, absent ones null."""
     from pyspark.sql import functions as F
 
-    if isinstance(source, pa.Table) and source.num_rows == 0:
+    if isinstance(source, Overlay):
+        stored = spark.read.parquet(str(source.stored))
+        frame = stored.filter(~F.col("metric").isin(sorted(source.metrics))).unionByName(
+            spark.read.parquet(str(source.rematched)), allowMissingColumns=True
+        )
+    elif isinstance(source, pa.Table) and source.num_rows == 0:
         # Spark infers no types from an empty Arrow table: an empty frame of the engine's types
         frame = spark.createDataFrame([], ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in schema.items()))
     elif isinstance(source, pa.Table):

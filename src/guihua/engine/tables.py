@@ -9,12 +9,30 @@ store's own SQL (:mod:`guihua.engine.compiled`), DuckDB over Arrow batches
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from guihua.engine.lazy_ibis import ibis
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """The records as stored, except those of ``metrics``, which are ``rematched``'s instead.
+
+    How a what-if simulation gives the engine a proposal's matches without rewriting a city's
+    records: only the current records of the metrics whose match the proposal changes
+    (:func:`guihua.engine.match.match_terms`) are matched again and written to ``rematched``;
+    every batch engine reads ``stored`` without them, plus ``rematched``. Both are Parquet (a
+    file, or a folder of files) with the columns of :data:`RECORDS_SCHEMA`.
+    """
+
+    stored: Path
+    rematched: Path
+    metrics: frozenset[str]
+
 
 # The columns of the store's ``records`` table that the rules read. The last
 # eight are derived at matching time from the record and the catalog alone.

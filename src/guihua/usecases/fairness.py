@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
+import pyarrow.parquet as pq
 
 from guihua.core import fairness_stats
 from guihua.core.catalog import Catalog
@@ -65,9 +66,8 @@ def perk_codes(after: Catalog, before: Catalog) -> list[str]:
 # --------------------------------------------------------------------------- one row per resident
 
 
-def _side(scored: pa.Table, catalog: Catalog, perks: Sequence[str], side: str) -> pl.DataFrame:
-    df = pl.from_arrow(scored)
-    assert isinstance(df, pl.DataFrame)
+def _side(scored: Path, catalog: Catalog, perks: Sequence[str], side: str) -> pl.LazyFrame:
+    df = pl.scan_parquet(scored)
     index = {p.code: i for i, p in enumerate(catalog.perks)}
     columns = [
         pl.col("subject_id").cast(pl.String),
@@ -84,14 +84,18 @@ def _side(scored: pa.Table, catalog: Catalog, perks: Sequence[str], side: str) -
     return df.select(columns)
 
 
-def protected_groups(latest: pa.Table, catalogs: Sequence[Catalog], metrics: Sequence[str]) -> pl.DataFrame:
+def protected_groups(
+    latest: Sequence[Path], catalogs: Sequence[Catalog], metrics: Sequence[str]
+) -> pl.LazyFrame:
     """subject_id and one column per protected metric: the value of the resident's latest record.
 
-    A metric with one field is grouped by that field's value; one with several by
-    ``field=value`` pairs in the order declared.
+    ``latest``: :func:`guihua.engine.impact.protected_latest` answers (one per side; the same
+    record found on both sides counts once). A metric with one field is grouped by that field's
+    value; one with several by ``field=value`` pairs in the order declared.
     """
-    df = pl.from_arrow(latest)
-    assert isinstance(df, pl.DataFrame)
+    df = pl.concat([pl.scan_parquet(p) for p in latest])
+    if len(latest) > 1:
+        df = df.unique(["subject_id", "metric", "fields"])
     declared: dict[str, list[str]] = {}
     for c in catalogs:
         for m in c.metrics:
@@ -120,44 +124,50 @@ def _metric_column(code: str) -> str:
 
 
 def outcomes(
-    before: pa.Table,
+    before: Path,
     before_catalog: Catalog,
-    after: pa.Table,
+    after: Path,
     after_catalog: Catalog,
-    groups: pl.DataFrame,
+    groups: pl.LazyFrame,
     dims: Sequence[str],
     at: dt.date,
-) -> tuple[pa.Table, list[str]]:
-    """The outcomes table of :mod:`guihua.engine.impact`: each resident before and after, and groups.
+    out: Path,
+) -> tuple[int, list[str]]:
+    """The outcomes table of :mod:`guihua.engine.impact` to ``out``: each resident before and after.
 
-    ``before`` and ``after`` are :func:`guihua.engine.eligibility.everyone_perks` rows; both hold
-    the same residents (everyone with a current record, whatever the catalog), so a resident
-    missing from one is an error, not a default. Returns the table and the perk codes by position.
+    ``before`` and ``after`` are :func:`guihua.engine.eligibility.everyone_perks` answers; both
+    hold the same residents (everyone with a current record, whatever the catalog), so a resident
+    missing from one is an error, not a default. Streamed file to file (Polars' streaming engine),
+    in no particular order: a city's outcomes are never held whole. Returns the residents and
+    the perk codes by position.
     """
     perks = perk_codes(after_catalog, before_catalog)
     b = _side(before, before_catalog, perks, "before")
     a = _side(after, after_catalog, perks, "after")
-    joined = b.join(a, on="subject_id", how="full", coalesce=True)
-    if joined.height != b.height or joined.height != a.height:
-        raise AssertionError("the two sides of a comparison hold different residents")
-    ids = pl.col("subject_id")
-    joined = joined.with_columns(id_groups(ids, at))
-    if groups.width > 1:
+    joined = b.join(a, on="subject_id", how="inner").with_columns(id_groups(pl.col("subject_id"), at))
+    if len(groups.collect_schema()) > 1:
         joined = joined.join(groups, on="subject_id", how="left")
+    present = set(joined.collect_schema().names())
     sources = [d if k < len(DIMENSIONS) else _metric_column(d) for k, d in enumerate(dims)]
-    dim_columns = [
-        (pl.col(c) if c in joined.columns else pl.lit(None, pl.String))
-        .fill_null("unknown")
-        .alias(dimension_column(k))
-        for k, c in enumerate(sources)
-    ]
+    dim_columns = [_group(c, present).alias(dimension_column(k)) for k, c in enumerate(sources)]
     names = list(impact.outcomes_schema(len(perks), len(dims)))
-    table = joined.with_columns(dim_columns).select(names).sort("subject_id").to_arrow()
-    return table, perks
+    joined.with_columns(dim_columns).select(names).sink_parquet(out)  # in no order: sort what is shown
+    residents = {_rows(p) for p in (before, after, out)}
+    if len(residents) != 1:
+        raise AssertionError("the two sides of a comparison hold different residents")
+    return residents.pop(), perks
+
+
+def _group(column: str, present: set[str]) -> pl.Expr:
+    return (pl.col(column) if column in present else pl.lit(None, pl.String)).fill_null("unknown")
+
+
+def _rows(parquet: Path) -> int:
+    return int(pq.ParquetFile(parquet).metadata.num_rows)
 
 
 def group_counts(
-    runner: DuckRunner, table: pa.Table, perks: int, dims: int, bases: tuple[int, int]
+    runner: DuckRunner, table: Path, perks: int, dims: int, bases: tuple[int, int]
 ) -> list[dict[str, Any]]:
     """:func:`guihua.engine.impact.group_counts` on DuckDB: one row of counts per group (and everyone)."""
     key = ("group_counts", str(perks), str(dims), str(bases))
@@ -259,8 +269,9 @@ def fairness_report(
         try:
             scored = runner.query("stored", eligibility.everyone_perks, catalog, day)
             latest = runner.query("stored", impact.protected_latest, catalog, day)
-            groups = protected_groups(latest, [catalog], protected_metrics(catalog))
-            table, perks = outcomes(scored, catalog, scored, catalog, groups, dims, day)
+            groups = protected_groups([latest], [catalog], protected_metrics(catalog))
+            table = runner.scratch("outcomes.parquet")
+            residents, perks = outcomes(scored, catalog, scored, catalog, groups, dims, day, table)
             base = catalog.scheme.base
             counts = group_counts(runner, table, len(perks), len(dims), (base, base))
         finally:
@@ -270,7 +281,7 @@ def fairness_report(
         store,
         actor,
         "fairness.report",
-        detail=f"fairness audit at {day}: {table.num_rows} residents, catalog {catalog.digest[:12]}"
+        detail=f"fairness audit at {day}: {residents} residents, catalog {catalog.digest[:12]}"
         + (", for publication" if public else ""),
     )
     shown = published(rows, public)
@@ -280,7 +291,7 @@ def fairness_report(
         "catalog_version": active.version,
         "catalog_digest": catalog.digest,
         "base": catalog.scheme.base,
-        "subjects": table.num_rows,
+        "subjects": residents,
         "dimensions": dims,
         "perks": perks,
         "public": public,

@@ -1,18 +1,21 @@
 """The whole population in columns: the store's records matched under a catalog, scored on DuckDB.
 
 The batch side of the scheme (a what-if simulation, the fairness audit) scores every resident
-at once, possibly under a catalog that is not loaded. It reads the records from the store in
-Arrow batches in one read transaction (a consistent snapshot; the store may be opened
-read-only; :func:`guihua.store.export_queries.record_batches`, as ``export scores`` does),
-re-matches each batch of current records under each catalog asked for with the matcher
-ingestion and ``catalog load`` use (:class:`guihua.engine.batch.BatchMatcher` on the typed
-fields of :func:`guihua.usecases.rematch.typed_fields`), and appends it to one Parquet copy per
-catalog in a scratch folder. The engine's own queries then run over those copies on a batch
-engine (:func:`guihua.engine.backends.run_on`): no rule is written twice, and no step holds more
-than one batch of records in Python.
+at once, possibly under a catalog that is not loaded. It reads the records in one read
+transaction (a consistent snapshot; the store may be opened read-only): the store's columnar
+copy (:mod:`guihua.store.record_mirror`) when it is current, or else one Parquet copy streamed
+from the store in Arrow batches (:func:`guihua.store.export_queries.record_batches`, as
+``export scores`` does). Under another catalog only the records of the metrics it matches
+otherwise (:func:`rematched_metrics`) are matched again, with the matcher ingestion and
+``catalog load`` use (:class:`guihua.engine.batch.BatchMatcher` on the typed fields of
+:func:`guihua.usecases.rematch.typed_fields`), and laid over the stored ones
+(:class:`guihua.engine.tables.Overlay`). The engine's own queries then run over them on a batch
+engine (:func:`guihua.engine.backends.write_on`), each answer a Parquet file: no rule is written
+twice, and no step holds more than one batch of records, or a city's answers, in Python.
 
-A *side* is one such copy: ``stored`` keeps the match stored beside each record (the active
-catalog's, since loading a catalog re-matches every record), any other name is re-matched.
+A *side* is what one catalog's engine queries read: ``stored`` keeps the match stored beside
+each record (the active catalog's, since loading a catalog re-matches every record), any other
+name is an overlay of re-matched records.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
@@ -35,8 +38,9 @@ from guihua.core.errors import InvalidInput
 from guihua.engine.batch import BatchMatcher
 from guihua.engine.compiled import Query
 from guihua.engine.lazy_ibis import ibis
+from guihua.engine.match import match_terms
 from guihua.engine.sqlcache import cached_sql
-from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA
+from guihua.engine.tables import OBJECTIONS_SCHEMA, RECORDS_SCHEMA, Overlay
 from guihua.store import export_queries, record_mirror, schema
 from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store
@@ -51,31 +55,16 @@ DUCKDB_MEMORY_LIMIT = "4GB"  # GUIHUA_DUCKDB_MEMORY_LIMIT overrides (as for the 
 
 @dataclass
 class Copy:
-    """The scratch Parquet copies of the current records, one per side, and the objections."""
+    """The records each side reads (the store's columnar copy, or an overlay of it), and the objections."""
 
     folder: Path
-    sides: dict[str, Path] = field(default_factory=dict)
-    objections: pa.Table | None = None
-    objections_file: Path | None = None  # the same as Parquet, for engines that read files
-    records: int = 0
-
-
-def _rematched(df: pl.DataFrame, matcher: BatchMatcher) -> pl.DataFrame:
-    """``df`` with the derived columns of its records' match under ``matcher``'s catalog.
-
-    Only the records of ``matcher.metrics`` (all, when None) are matched again; the others keep
-    the match stored with them.
-    """
-    if matcher.metrics is not None:
-        again = pl.col("metric").is_in(sorted(matcher.metrics))
-        todo = df.filter(again)
-        if todo.is_empty():
-            return df
-        return pl.concat([df.filter(~again), _rematched_all(todo, matcher)])
-    return _rematched_all(df, matcher)
+    sides: dict[str, Path | Overlay] = field(default_factory=dict)
+    objections_file: Path | None = None  # Parquet: every engine reads files
+    records: int = 0  # current records
 
 
 def _rematched_all(df: pl.DataFrame, matcher: BatchMatcher) -> pl.DataFrame:
+    """``df`` with the derived columns of its records' match under ``matcher``'s catalog."""
     source = df.select("id", "metric", "occurred_at", "received_on", "fields")
     matched = pl.from_arrow(matcher.match(typed_fields(source, matcher.catalog).to_arrow()))
     assert isinstance(matched, pl.DataFrame)
@@ -87,21 +76,12 @@ def _rematched_all(df: pl.DataFrame, matcher: BatchMatcher) -> pl.DataFrame:
 def rematched_metrics(stored: Catalog, other: Catalog) -> frozenset[str]:
     """The metrics whose records ``other`` matches otherwise than ``stored`` does.
 
-    A record's match reads only its metric's definition and that metric's rules, in their
-    order (:mod:`guihua.engine.match`); where both are the same, the match stored with the
-    record (the active catalog's: loading a catalog re-matches every record) is ``other``'s.
+    Where a metric's match terms (:func:`guihua.engine.match.match_terms`) are the same in both,
+    the match stored with its records (the active catalog's: loading a catalog re-matches every
+    record) is ``other``'s.
     """
-
-    def rules(c: Catalog, code: str) -> list[Any]:
-        return [r for r in c.rules if r.metric == code]
-
     codes = set(stored.metric_by_code) | set(other.metric_by_code)
-    return frozenset(
-        code
-        for code in codes
-        if stored.metric_by_code.get(code) != other.metric_by_code.get(code)
-        or rules(stored, code) != rules(other, code)
-    )
+    return frozenset(code for code in codes if match_terms(stored, code) != match_terms(other, code))
 
 
 def _record_batches(conn: Connection, mirrored: Path | None) -> Iterator[pa.RecordBatch]:
@@ -123,12 +103,15 @@ def columnar_copy(
     keep_fields: set[str],
     work_dir: Path | None = None,
 ) -> Iterator[Copy]:
-    """Parquet copies of every current record under each catalog of ``catalogs`` (None: as stored).
+    """The records as each catalog of ``catalogs`` matches them (None: as stored), in columnar form.
 
-    ``fields`` is kept only for records of the metrics in ``keep_fields`` (the protected ones,
-    which the fairness audit reads); no scoring rule reads it once a record is matched. The
-    copies live in a scratch folder (in ``work_dir``, default the system's temporary folder) that
-    is removed when the block ends.
+    A side as stored reads the store's columnar copy itself when it is current (otherwise one
+    Parquet copy of the records, made in a scratch folder); a side under another catalog is an
+    :class:`~guihua.engine.tables.Overlay` of it, in which only the records of the metrics it
+    matches otherwise are matched again. ``fields`` is read only for the metrics in
+    ``keep_fields`` (the protected ones, which the fairness audit reads); no scoring rule reads
+    it once a record is matched. The scratch folder (in ``work_dir``, default the system's
+    temporary folder) is removed when the block ends.
     """
     if work_dir is not None and not work_dir.is_dir():
         raise InvalidInput(f"cannot use --work-dir {work_dir}: no such folder")
@@ -142,66 +125,93 @@ def columnar_copy(
             mirrored = held.enter_context(record_mirror.if_current(conn))
             stored = active_catalog(conn).catalog
             _copy_objections(conn, copy)
-            copy.sides = _copy_sides(conn, copy, catalogs, stored, keep_fields, mirrored)
+            again = {name: rematched_metrics(stored, c) for name, c in catalogs.items() if c is not None}
+            if mirrored is None:
+                keep = keep_fields.union(*again.values())  # the fields re-matching reads, too
+                mirrored = _copy_records(conn, copy.folder / "stored.parquet", keep)
+        copy.records = _current_records(mirrored)
+        for name, c in catalogs.items():
+            metrics = again.get(name, frozenset())
+            if c is None or not metrics:
+                copy.sides[name] = mirrored
+                continue
+            rematched = copy.folder / f"{name}-rematched.parquet"
+            _rematch(mirrored, BatchMatcher(c, metrics), rematched, keep_fields)
+            copy.sides[name] = Overlay(mirrored, rematched, metrics)
         yield copy
 
 
 def _copy_objections(conn: Connection, copy: Copy) -> None:
     objections = export_queries.record_batches(conn, "objections", list(OBJECTIONS_SCHEMA))
-    copy.objections = pa.Table.from_batches(
+    table = pa.Table.from_batches(
         list(objections), schema=export_queries.arrow_schema("objections", list(OBJECTIONS_SCHEMA))
     )
     copy.objections_file = copy.folder / "objections.parquet"
-    pq.write_table(copy.objections, copy.objections_file)
+    pq.write_table(table, copy.objections_file)
 
 
-def _copy_sides(
-    conn: Connection,
-    copy: Copy,
-    catalogs: dict[str, Catalog | None],
-    stored: Catalog,
-    keep_fields: set[str],
-    mirrored: Path | None,
-) -> dict[str, Path]:
-    """One Parquet copy per side; a side as stored reads the store's columnar copy itself, if current.
-
-    (The columnar copy carries every record's fields; the engine's queries read the fields of
-    the protected metrics only, as from a side's own copy.)
-    """
+def _copy_records(conn: Connection, out: Path, keep_fields: set[str]) -> Path:
+    """The current records, read from the store (no columnar copy is current); ``keep_fields``' fields."""
     target = export_queries.arrow_schema("records", list(RECORDS_SCHEMA))
-    matchers = {
-        name: BatchMatcher(c, rematched_metrics(stored, c)) for name, c in catalogs.items() if c is not None
-    }
-    sides = {name: copy.folder / f"{name}.parquet" for name in catalogs}
-    if mirrored is not None:
-        sides.update({name: mirrored for name, c in catalogs.items() if c is None})
-    writers = {name: pq.ParquetWriter(path, target) for name, path in sides.items() if path != mirrored}
-    try:
-        for batch in _record_batches(conn, mirrored):
+    with pq.ParquetWriter(out, target) as writer:
+        for batch in _record_batches(conn, None):
             df = pl.from_arrow(batch)
             assert isinstance(df, pl.DataFrame)
-            df = df.filter(pl.col("is_current"))  # no rule reads another version
-            copy.records += df.height
-            for name, writer in writers.items():
-                side = _rematched(df, matchers[name]) if name in matchers else df
-                side = side.with_columns(
-                    pl.when(pl.col("metric").is_in(sorted(keep_fields))).then(pl.col("fields"))
-                )
-                writer.write_table(side.to_arrow().cast(target))
+            current = _only_fields(df.filter(pl.col("is_current")), keep_fields)
+            writer.write_table(current.to_arrow().cast(target))
+    return out
+
+
+def _only_fields(df: pl.DataFrame, keep_fields: set[str]) -> pl.DataFrame:
+    return df.with_columns(pl.when(pl.col("metric").is_in(sorted(keep_fields))).then(pl.col("fields")))
+
+
+def _current_records(records: Path) -> int:
+    import duckdb
+
+    with duckdb.connect() as db:
+        found = db.execute(f"SELECT count(*) FROM read_parquet({_glob(records)}) WHERE is_current").fetchone()
+    return int(found[0]) if found else 0
+
+
+def _glob(path: Path) -> str:
+    from guihua.engine.batch import parquet_files
+
+    return "'" + parquet_files(path).replace("'", "''") + "'"
+
+
+def _rematch(records: Path, matcher: BatchMatcher, out: Path, keep_fields: set[str]) -> None:
+    """The current records of ``matcher.metrics``, matched again under its catalog, to ``out``.
+
+    Only those records are read (by their metric, from the columnar copy): for a proposal that
+    changes one metric's rules that is a small share of a city's records.
+    """
+    import pyarrow.dataset as ds
+
+    assert matcher.metrics is not None
+    target = export_queries.arrow_schema("records", list(RECORDS_SCHEMA))
+    wanted = ds.field("metric").isin(sorted(matcher.metrics))
+    dataset = ds.dataset(str(records), format="parquet")
+    try:
+        with pq.ParquetWriter(out, target) as writer:
+            for batch in dataset.to_batches(filter=wanted, batch_size=export_queries.BATCH_ROWS):
+                df = pl.from_arrow(batch.cast(target))
+                assert isinstance(df, pl.DataFrame)
+                df = df.filter(pl.col("is_current"))  # no rule reads another version
+                if df.height:
+                    side = _only_fields(_rematched_all(df, matcher), keep_fields)
+                    writer.write_table(side.to_arrow().cast(target))
     finally:
-        for w in writers.values():
-            w.close()
-        for m in matchers.values():
-            m.close()
-    return sides
+        matcher.close()
 
 
 class DuckRunner:
-    """Engine queries over a :class:`Copy` on a batch engine; aggregations over Arrow on DuckDB.
+    """Engine queries over a :class:`Copy` on a batch engine, their answers kept as Parquet files.
 
-    Engine queries go through :func:`guihua.engine.backends.run_on` (DuckDB over the Parquet
-    copies, or Spark: the same compiled query either way); aggregations of their (small)
-    answers run on one in-process DuckDB.
+    Engine queries go through :func:`guihua.engine.backends.write_on` (DuckDB over the Parquet
+    copies, or Spark: the same compiled query either way), each answer a file in the scratch
+    folder; aggregations over those files run on one in-process DuckDB, which spills beside
+    them past its memory limit. Nothing a city's size is held in Python.
     """
 
     def __init__(self, copy: Copy, engine: str = "duckdb", spark_master: str | None = None) -> None:
@@ -212,30 +222,41 @@ class DuckRunner:
             config={
                 "memory_limit": os.environ.get("GUIHUA_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT),
                 "temp_directory": str(copy.folder / "duckdb-spill"),  # past the limit: spill beside the copy
+                "preserve_insertion_order": False,
             }
         )
 
-    def query(self, side: str, query: Query, catalog: Catalog, at: dt.date) -> pa.Table:
-        """An engine query at ``at`` over ``side``'s copy of the records (and the objections)."""
+    def query(self, side: str, query: Query, catalog: Catalog, at: dt.date) -> Path:
+        """An engine query at ``at`` over ``side``'s records (and the objections): its answer's file."""
         from guihua.engine import backends
 
         assert self.copy.objections_file is not None
         source = backends.Columnar(self.copy.sides[side], self.copy.objections_file)
-        return backends.run_on(
-            self.engine, query, source, catalog, at, spark_master=self.spark_master, work_dir=self.copy.folder
+        out = self.copy.folder / f"{side}-{query.__name__}.parquet"
+        backends.write_on(
+            self.engine,
+            query,
+            source,
+            catalog,
+            at,
+            out,
+            spark_master=self.spark_master,
+            work_dir=self.copy.folder,
         )
+        return out
 
-    def over(self, key: tuple[str, ...], build: Callable[[], ir.Table], **tables: pa.Table) -> pa.Table:
-        """An expression over Arrow tables bound by name (compiled once per ``key``, cached)."""
+    def over(self, key: tuple[str, ...], build: Callable[[], ir.Table], **tables: Path) -> pa.Table:
+        """An expression (compiled once per ``key``, cached) over Parquet files bound by name."""
         sql = cached_sql(("population", *key), lambda: str(ibis.to_sql(build(), dialect="duckdb")))
-        for name, table in tables.items():
-            self.db.register(name, table)
-        try:
-            result: pa.Table = self.db.sql(sql).to_arrow_table()
-        finally:
-            for name in tables:
-                self.db.unregister(name)
+        for name, path in tables.items():
+            view = f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM read_parquet({_glob(path)})'
+            self.db.execute(view)
+        result: pa.Table = self.db.sql(sql).to_arrow_table()
         return result
+
+    def scratch(self, name: str) -> Path:
+        """A file name in the scratch folder (removed with it)."""
+        return self.copy.folder / name
 
     def close(self) -> None:
         self.db.close()

@@ -30,6 +30,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from guihua.core import fairness_stats
 from guihua.core.catalog import Catalog
@@ -39,10 +40,11 @@ from guihua.core.policy import SUPPRESS_BELOW, Actor
 from guihua.engine import eligibility, impact
 from guihua.engine.impact import CHANGE_BUCKETS, perk_column
 from guihua.engine.scoring import HISTOGRAM_BIN
+from guihua.engine.tables import Overlay
 from guihua.store.catalog_queries import active_catalog
 from guihua.store.database import Store, open_store
 from guihua.usecases import audit, fairness
-from guihua.usecases.population import DuckRunner, columnar_copy
+from guihua.usecases.population import Copy, DuckRunner, columnar_copy
 from guihua.usecases.scores import scheme_day
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")  # the batch engines (guihua.engine.backends)
@@ -54,12 +56,13 @@ class Simulation:
     """A simulation's answer: ``summary`` is the ``--json`` object, ``changes`` the residents who change.
 
     ``outcomes``: every resident before and after (:func:`guihua.engine.impact.outcomes_schema`;
-    perk ``j`` is ``perks[j]``), for whoever checks a simulation against a loaded catalog.
+    perk ``j`` is ``perks[j]``), for whoever checks a simulation against a loaded catalog. Both
+    tables are kept only when asked for; the command line streams the changes to their file.
     """
 
     summary: dict[str, Any]
-    changes: pa.Table
-    outcomes: pa.Table
+    changes: pa.Table | None  # None unless asked for (``keep_tables``): a city's may be millions
+    outcomes: pa.Table | None
     perks: list[str]
 
 
@@ -109,12 +112,14 @@ def simulate(
     work_dir: Path | None = None,
     public: bool = False,
     changes_out: Path | None = None,
+    keep_tables: bool = True,
 ) -> Simulation:
     """Re-score everyone under the proposal (against the active catalog, or ``baseline_text``).
 
     The computation reads the store through a read-only twin of ``store``; the run is then
     audited in ``store`` (the proposal's digest, the baseline, the date, how many change).
     ``changes_out``: also write the residents who change there (.csv or .parquet).
+    ``keep_tables``: answer the outcomes and changes as tables too (False for a whole city).
     """
     actor = actor or audit.cli_actor()
     fairness.check_auditor(actor, "a simulation")
@@ -134,12 +139,12 @@ def simulate(
             engine=engine,
             spark_master=spark_master,
             work_dir=work_dir,
+            changes_out=changes_out,
+            keep_tables=keep_tables,
         )
     finally:
         if reader is not store:
             reader.dispose()
-    if changes_out is not None:
-        write_changes(result.changes, changes_out)
     s = result.summary
     audit.record(
         store,
@@ -175,11 +180,14 @@ def compute(
     engine: str = "duckdb",
     spark_master: str | None = None,
     work_dir: Path | None = None,
+    changes_out: Path | None = None,
+    keep_tables: bool = True,
 ) -> Simulation:
     """The simulation itself, reading ``reader`` only (open it read-only: nothing is written).
 
-    ``engine`` runs the engine's queries over the copies (duckdb or spark); the per-group
-    aggregation of their answers (one row per resident) runs on DuckDB.
+    ``engine`` runs the engine's queries over the records (duckdb or spark); their answers, the
+    outcomes (one row per resident) and their aggregation stay in files and on DuckDB.
+    ``changes_out`` receives the residents who change (.csv or .parquet).
     """
     with reader.begin() as conn:
         active = active_catalog(conn)
@@ -197,17 +205,17 @@ def compute(
                     "scores": runner.query(side, eligibility.everyone_perks, catalog, day),
                     "rules": runner.query(side, impact.rule_points, catalog, day),
                     "categories": runner.query(side, impact.category_points, catalog, day),
-                    "protected": runner.query(side, impact.protected_latest, catalog, day),
                 }
                 for side, catalog in zip(impact.SIDES, catalogs, strict=True)
             }
-            latest = (
-                pa.concat_tables([found[s]["protected"] for s in impact.SIDES])
-                .group_by(["subject_id", "metric", "fields"])
-                .aggregate([])
-            )
+            latest = [
+                runner.query(side, impact.protected_latest, catalog, day)
+                for side, catalog in zip(impact.SIDES, catalogs, strict=True)
+                if side == "after" or protected_differ(copy, catalogs)
+            ]
             groups = fairness.protected_groups(latest, catalogs, protected)
-            table, perks = fairness.outcomes(
+            table = runner.scratch("outcomes.parquet")
+            _, perks = fairness.outcomes(
                 found["before"]["scores"],
                 before_catalog,
                 found["after"]["scores"],
@@ -215,6 +223,7 @@ def compute(
                 groups,
                 dims,
                 day,
+                table,
             )
             bases = (before_catalog.scheme.base, proposal.scheme.base)
             counts = fairness.group_counts(runner, table, len(perks), len(dims), bases)
@@ -227,6 +236,14 @@ def compute(
             bins = runner.over(
                 ("score_bins", *shape), lambda: impact.score_bins(_outcomes(perks, dims)), outcomes=table
             )
+            rules = {side: pq.read_table(found[side]["rules"]) for side in impact.SIDES}
+            categories = {side: pq.read_table(found[side]["categories"]) for side in impact.SIDES}
+            changes = changed_residents(pl.scan_parquet(table), perks)
+            if changes_out is not None:
+                write_changes(changes, changes_out)
+            kept = (None, None)
+            if keep_tables:
+                kept = (changes.collect().to_arrow(), pq.read_table(table).sort_by("subject_id"))
         finally:
             runner.close()
     summary = _summary(day, active.version, proposal, baseline, before_catalog, perks, dims, counts, public)
@@ -234,10 +251,21 @@ def compute(
     summary["records"] = copy.records
     summary["buckets"] = _buckets(buckets)
     summary["histogram"] = _histogram(bins)
-    summary["rules"] = _rules(found["before"]["rules"], found["after"]["rules"], before_catalog, proposal)
-    summary["categories"] = _categories(found["before"]["categories"], found["after"]["categories"])
+    summary["rules"] = _rules(rules["before"], rules["after"], before_catalog, proposal)
+    summary["categories"] = _categories(categories["before"], categories["after"])
     summary["catalog_changes"] = catalog_changes(before_catalog, proposal)
-    return Simulation(summary, changed_residents(table, perks), table, perks)
+    return Simulation(summary, kept[0], kept[1], perks)
+
+
+def protected_differ(copy: Copy, catalogs: tuple[Catalog, Catalog]) -> bool:
+    """Whether the two sides may find other protected records (else one side's query is enough).
+
+    Protected metrics have no rules; their records differ between sides only when the catalogs
+    mark other metrics protected or one side matches a protected metric's records again.
+    """
+    before, after = ([m.code for m in c.metrics if m.protected] for c in catalogs)
+    again = set().union(*(s.metrics for s in copy.sides.values() if isinstance(s, Overlay)))
+    return before != after or bool(again.intersection(before))
 
 
 def _outcomes(perks: list[str], dims: list[str]) -> Any:
@@ -447,13 +475,11 @@ def catalog_changes(before: Catalog, after: Catalog) -> dict[str, Any]:
 # --------------------------------------------------------------------------- residents who change
 
 
-def changed_residents(table: pa.Table, perks: list[str]) -> pa.Table:
-    """One row per resident whose score, defaulter flag or any perk changes.
+def changed_residents(o: pl.LazyFrame, perks: list[str]) -> pl.LazyFrame:
+    """One row per resident whose score, defaulter flag or any perk changes (by subject, as ``o``).
 
     ``perks_gained`` / ``perks_lost``: the perk codes, ``;``-separated (empty when none).
     """
-    o = pl.from_arrow(table)
-    assert isinstance(o, pl.DataFrame)
     gained = [
         pl.when(pl.col(perk_column("after", j)) & ~pl.col(perk_column("before", j))).then(pl.lit(code))
         for j, code in enumerate(perks)
@@ -468,34 +494,34 @@ def changed_residents(table: pa.Table, perks: list[str]) -> pa.Table:
             return pl.lit("")
         return pl.concat_list(parts).list.drop_nulls().list.join(";")
 
-    out = o.select(
-        "subject_id",
-        "score_before",
-        "score_after",
-        (pl.col("score_after") - pl.col("score_before")).alias("change"),
-        "defaulter_before",
-        "defaulter_after",
-        joined(gained).alias("perks_gained"),
-        joined(lost).alias("perks_lost"),
-    ).filter(
-        (pl.col("change") != 0)
-        | (pl.col("defaulter_before") != pl.col("defaulter_after"))
-        | (pl.col("perks_gained") != "")
-        | (pl.col("perks_lost") != "")
+    return (
+        o.select(
+            "subject_id",
+            "score_before",
+            "score_after",
+            (pl.col("score_after") - pl.col("score_before")).alias("change"),
+            "defaulter_before",
+            "defaulter_after",
+            joined(gained).alias("perks_gained"),
+            joined(lost).alias("perks_lost"),
+        )
+        .filter(
+            (pl.col("change") != 0)
+            | (pl.col("defaulter_before") != pl.col("defaulter_after"))
+            | (pl.col("perks_gained") != "")
+            | (pl.col("perks_lost") != "")
+        )
+        .sort("subject_id")
     )
-    return out.to_arrow()
 
 
-def write_changes(changes: pa.Table, out: Path) -> None:
-    """The residents who change, as CSV or Parquet (by the file name)."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
+def write_changes(changes: pl.LazyFrame, out: Path) -> None:
+    """The residents who change, as CSV or Parquet (by the file name), streamed to the file."""
     check_changes_path(out)
     try:
         if out.suffix.lower() == ".csv":
-            pacsv.write_csv(changes, out)
+            changes.sink_csv(out)
         else:
-            pq.write_table(changes, out)
+            changes.sink_parquet(out)
     except OSError as exc:
         raise CannotWrite(f"cannot write {out}: {exc.strerror or exc}") from None
