@@ -90,7 +90,11 @@ def test_a_bad_proposal_is_refused_with_every_problem(city: Path, tmp_path: Path
 def test_simulate_refusals_are_one_line(city: Path, tmp_path: Path) -> None:
     proposal = str(city.parent / "proposal.yaml")
     assert_one_line_error(
-        run("simulate", "--catalog", proposal, "--engine", "sql", db=city), "duckdb or spark"
+        run("simulate", "--catalog", proposal, "--engine", "sqlite", db=city), "duckdb, sql, spark"
+    )
+    assert_one_line_error(
+        run("simulate", "--catalog", proposal, "--engine", "sql", "--spark-master", "spark://x:1", db=city),
+        "--spark-master goes with --engine spark",
     )
     assert_one_line_error(
         run("simulate", "--catalog", proposal, "--out", str(tmp_path / "r.pdf"), db=city), ".html"

@@ -320,13 +320,13 @@ def test_a_proposal_that_fails_validation_is_refused_with_every_problem(
     assert not [e for e in audit.entries(city) if e["action"] == "scores.simulate"]
 
 
-def test_only_analysts_and_auditors_simulate_and_only_on_a_batch_engine(
+def test_only_analysts_and_auditors_simulate_and_only_on_a_known_engine(
     city: Store, mini_catalog_text: str
 ) -> None:
     with pytest.raises(Forbidden):
         simulation.simulate(city, mini_catalog_text, actor=Actor("r", "resident", subject_id=A))
-    with pytest.raises(InvalidInput, match="duckdb or spark"):
-        simulation.simulate(city, mini_catalog_text, engine="sql")  # the store is never written
+    with pytest.raises(InvalidInput, match="duckdb, sql, spark"):
+        simulation.simulate(city, mini_catalog_text, engine="polars")
     assert (
         simulation.simulate(city, mini_catalog_text, actor=Actor("aud", "auditor"), at=AT).summary["changed"]
         == 0
@@ -383,10 +383,49 @@ def test_the_store_is_byte_for_byte_the_same_after_a_simulation(
     sqlite_store.dispose()  # the last connection closes: the log is checkpointed into the file
     before = _bytes(path)
     reader = open_store(str(path), read_only=True)
-    sim = simulation.compute(reader, parse_catalog(proposal_text(mini_catalog_text)), at=AT)
+    for engine in ("duckdb", "sql"):  # sql lays the proposal's matches over the records in temp tables
+        sim = simulation.compute(
+            reader, parse_catalog(proposal_text(mini_catalog_text)), at=AT, engine=engine
+        )
+        assert sim.summary["changed"] == 9
     reader.dispose()
-    assert sim.summary["changed"] == 9
     assert _bytes(path) == before
+
+
+def test_the_stores_own_sql_simulates_alike_and_writes_nothing(
+    city: Store, mini_catalog_text: str, tmp_path: Path
+) -> None:
+    """``--engine sql``: the proposal's matches laid over the records in temporary tables only."""
+    text = proposal_text(mini_catalog_text)
+    duck = simulation.simulate(city, text, at=AT)
+    before = _contents(city)
+    sql = simulation.simulate(city, text, at=AT, engine="sql", changes_out=tmp_path / "c.csv")
+    assert sql.outcomes is not None and sql.outcomes.equals(duck.outcomes)
+    assert {k: v for k, v in sql.summary.items() if k != "engine"} == {
+        k: v for k, v in duck.summary.items() if k != "engine"
+    }
+    assert sql.summary["engine"] == "sql" and sql.summary["changed"] == 9
+    added = [row for row in _contents(city)["audit_log"] if row not in before["audit_log"]]
+    assert len(added) == 1 and "on sql" in str(added[0])  # the run's audit entry and nothing else
+    assert {t: rows for t, rows in _contents(city).items() if t != "audit_log"} == {
+        t: rows for t, rows in before.items() if t != "audit_log"
+    }
+    with city.begin() as conn:  # the overlay's temporary view never outlives the simulation
+        assert len(run_query(conn, everyone_perks, parse_catalog(mini_catalog_text), AT)) == len(
+            before_ids(city)
+        )
+
+
+def _contents(store: Store) -> dict[str, list[Any]]:
+    """Every row of every table of the store, in a stable order."""
+    with store.begin() as conn:
+        return {
+            t.name: sorted(map(repr, conn.execute(t.select()).all())) for t in schema.metadata.sorted_tables
+        }
+
+
+def before_ids(store: Store) -> set[str]:
+    return set(everyone(store))
 
 
 def test_a_simulation_equals_loading_the_proposal_in_a_copy_of_a_city(

@@ -39,8 +39,10 @@ def simulate_cmd(
         str,
         typer.Option(
             "--engine",
-            help="duckdb (in-process) or spark (PySpark, the extra guihua[spark]; local[2] unless "
-            "--spark-master), over a columnar copy of the records re-matched under the proposal.",
+            help="duckdb (in-process, over the records' columnar copy), sql (the store's own SQL, "
+            "for a check: it re-reads the records) or spark (PySpark, the extra guihua[spark]; "
+            "local[2] unless --spark-master). Only the records whose match the proposal changes "
+            "are matched again.",
         ),
     ] = "duckdb",
     spark_master: Annotated[

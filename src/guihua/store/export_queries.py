@@ -40,14 +40,17 @@ _ARROW = {
 _SCHEMAS = {"records": RECORDS_SCHEMA, "objections": OBJECTIONS_SCHEMA}
 
 
-def snapshot(conn: Connection) -> None:
+def snapshot(conn: Connection, temporary: bool = False) -> None:
     """Make the rest of this transaction read one moment of the store (the first statement in it).
 
     PostgreSQL reads each statement at its own moment unless told otherwise; SQLite's read
-    transaction (write-ahead log) is one moment already.
+    transaction (write-ahead log) is one moment already. ``temporary``: the transaction will
+    write temporary tables (:func:`guihua.store.engine_queries.records_overlaid`), which a
+    PostgreSQL read-only transaction refuses; its caller rolls it back, and writes nothing else.
     """
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        access = "READ WRITE" if temporary else "READ ONLY"
+        conn.exec_driver_sql(f"SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, {access}")
 
 
 def arrow_schema(table: str, columns: Sequence[str]) -> pa.Schema:

@@ -61,6 +61,7 @@ class Copy:
     sides: dict[str, Path | Overlay] = field(default_factory=dict)
     objections_file: Path | None = None  # Parquet: every engine reads files
     records: int = 0  # current records
+    conn: Connection | None = None  # the store's own SQL runs the queries in this transaction
 
 
 def _rematched_all(df: pl.DataFrame, matcher: BatchMatcher) -> pl.DataFrame:
@@ -102,6 +103,7 @@ def columnar_copy(
     catalogs: dict[str, Catalog | None],
     keep_fields: set[str],
     work_dir: Path | None = None,
+    in_store: bool = False,
 ) -> Iterator[Copy]:
     """The records as each catalog of ``catalogs`` matches them (None: as stored), in columnar form.
 
@@ -112,6 +114,10 @@ def columnar_copy(
     ``keep_fields`` (the protected ones, which the fairness audit reads); no scoring rule reads
     it once a record is matched. The scratch folder (in ``work_dir``, default the system's
     temporary folder) is removed when the block ends.
+
+    ``in_store``: for the store's own SQL (``--engine sql``), the records are read from the store
+    and the read transaction stays open in :attr:`Copy.conn` for the engine's queries (which
+    may write temporary tables; it is rolled back at the end).
     """
     if work_dir is not None and not work_dir.is_dir():
         raise InvalidInput(f"cannot use --work-dir {work_dir}: no such folder")
@@ -120,15 +126,21 @@ def columnar_copy(
         ExitStack() as held,
     ):
         copy = Copy(Path(folder))
-        with store.begin() as conn:
-            export_queries.snapshot(conn)  # first: PostgreSQL's snapshot is taken at it
-            mirrored = held.enter_context(record_mirror.if_current(conn))
-            stored = active_catalog(conn).catalog
-            _copy_objections(conn, copy)
-            again = {name: rematched_metrics(stored, c) for name, c in catalogs.items() if c is not None}
-            if mirrored is None:
-                keep = keep_fields.union(*again.values())  # the fields re-matching reads, too
-                mirrored = _copy_records(conn, copy.folder / "stored.parquet", keep)
+        conn = held.enter_context(store.engine.connect())
+        transaction = conn.begin()
+        held.callback(transaction.rollback)  # it read, and wrote at most temporary tables
+        export_queries.snapshot(conn, temporary=in_store)  # first: PostgreSQL's snapshot is taken at it
+        mirrored = None if in_store else held.enter_context(record_mirror.if_current(conn))
+        stored = active_catalog(conn).catalog
+        _copy_objections(conn, copy)
+        again = {name: rematched_metrics(stored, c) for name, c in catalogs.items() if c is not None}
+        if mirrored is None:
+            keep = keep_fields.union(*again.values())  # the fields re-matching reads, too
+            mirrored = _copy_records(conn, copy.folder / "stored.parquet", keep)
+        if in_store:
+            copy.conn = conn
+        else:
+            transaction.rollback()  # the rest reads the columnar copy, held by its lock
         copy.records = _current_records(mirrored)
         for name, c in catalogs.items():
             metrics = again.get(name, frozenset())
@@ -231,8 +243,11 @@ class DuckRunner:
         from guihua.engine import backends
 
         assert self.copy.objections_file is not None
-        source = backends.Columnar(self.copy.sides[side], self.copy.objections_file)
         out = self.copy.folder / f"{side}-{query.__name__}.parquet"
+        if self.engine == "sql":
+            self._in_store(self.copy.sides[side], query, catalog, at, out)
+            return out
+        source = backends.Columnar(self.copy.sides[side], self.copy.objections_file)
         backends.write_on(
             self.engine,
             query,
@@ -244,6 +259,20 @@ class DuckRunner:
             work_dir=self.copy.folder,
         )
         return out
+
+    def _in_store(
+        self, records: Path | Overlay, query: Query, catalog: Catalog, at: dt.date, out: Path
+    ) -> None:
+        """The store's own SQL runs ``query``; a re-matched side is laid over its records for it."""
+        from guihua.store import engine_queries
+
+        conn = self.copy.conn
+        assert conn is not None, "the store's own SQL needs columnar_copy(..., in_store=True)"
+        with ExitStack() as overlaid:
+            if isinstance(records, Overlay):
+                rematched = pq.read_table(records.rematched)
+                overlaid.enter_context(engine_queries.records_overlaid(conn, rematched, records.metrics))
+            pq.write_table(engine_queries.run_query(conn, query, catalog, at), out)
 
     def over(self, key: tuple[str, ...], build: Callable[[], ir.Table], **tables: Path) -> pa.Table:
         """An expression (compiled once per ``key``, cached) over Parquet files bound by name."""

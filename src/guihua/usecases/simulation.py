@@ -47,7 +47,7 @@ from guihua.usecases import audit, fairness
 from guihua.usecases.population import Copy, DuckRunner, columnar_copy
 from guihua.usecases.scores import scheme_day
 
-ENGINES: tuple[str, ...] = ("duckdb", "spark")  # the batch engines (guihua.engine.backends)
+ENGINES: tuple[str, ...] = ("duckdb", "sql", "spark")  # guihua.engine.backends.ENGINES
 CHANGES_FORMATS: tuple[str, ...] = (".csv", ".parquet")
 
 
@@ -67,12 +67,7 @@ class Simulation:
 
 
 def check_engine(engine: str, spark_master: str | None = None) -> None:
-    """DuckDB or Spark: the engines that read the re-matched copy (the store's own SQL cannot)."""
-    if engine == "sql":
-        raise InvalidInput(
-            "--engine sql cannot simulate: the proposal's matches live only in the simulation's columnar "
-            "copy (the store is never written); use --engine duckdb or spark"
-        )
+    """DuckDB, the store's own SQL or Spark; a Spark master only with Spark."""
     if engine not in ENGINES:
         raise InvalidInput(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     if spark_master is not None and engine != "spark":
@@ -197,7 +192,8 @@ def compute(
     protected = fairness.protected_metrics(*catalogs)
     dims = fairness.dimensions(*catalogs)
     sides: dict[str, Catalog | None] = {"before": baseline, "after": proposal}  # None: as stored
-    with columnar_copy(reader, sides, set(protected), work_dir=work_dir) as copy:
+    in_store = engine == "sql"
+    with columnar_copy(reader, sides, set(protected), work_dir=work_dir, in_store=in_store) as copy:
         runner = DuckRunner(copy, engine, spark_master)
         try:
             found = {
