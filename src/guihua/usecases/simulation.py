@@ -180,8 +180,9 @@ def compute(
 ) -> Simulation:
     """The simulation itself, reading ``reader`` only (open it read-only: nothing is written).
 
-    ``engine`` runs the engine's queries over the records (duckdb or spark); their answers, the
-    outcomes (one row per resident) and their aggregation stay in files and on DuckDB.
+    ``engine`` runs the engine's queries over the records (duckdb, sql: the store itself, or
+    spark); their answers, the outcomes (one row per resident) and their aggregation stay in
+    files and on DuckDB.
     ``changes_out`` receives the residents who change (.csv or .parquet).
     """
     with reader.begin() as conn:
