@@ -14,6 +14,9 @@ from guihua.usecases import audit, fairness
 from tests.conftest import TODAY
 from tests.helpers import D, load, record, subject, vol
 
+# A transaction ended twice, or left open, shows as SQLAlchemy's warning: here it fails the test.
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+
 MEN = [subject(2 * i + 1, "19900101", "320508") for i in range(40)]  # 17th digit odd
 WOMEN = [subject(2 * i + 2, "19900101", "320505") for i in range(40)]
 FEW = [subject(2 * i + 1, "19600101", "110105") for i in range(5)]  # 5 men of another district: small

@@ -39,6 +39,9 @@ from guihua.usecases import (
 from tests.conftest import TODAY
 from tests.helpers import D, jsonl, load, loan, offence, record, subject, submit_as_they_happen, vol
 
+# A transaction ended twice, or left open, shows as SQLAlchemy's warning: here it fails the test.
+pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
+
 A, B, C, DEBTOR, PAID, F, G, H, LATE = (subject(i) for i in range(1, 10))
 AT = D(TODAY)
 

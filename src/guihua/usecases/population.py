@@ -48,7 +48,7 @@ from guihua.usecases.rematch import typed_fields
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, RootTransaction
 
 DUCKDB_MEMORY_LIMIT = "4GB"  # GUIHUA_DUCKDB_MEMORY_LIMIT overrides (as for the batch engines)
 
@@ -128,7 +128,7 @@ def columnar_copy(
         copy = Copy(Path(folder))
         conn = held.enter_context(store.engine.connect())
         transaction = conn.begin()
-        held.callback(transaction.rollback)  # it read, and wrote at most temporary tables
+        held.callback(_end, transaction)  # it read, and wrote at most temporary tables
         export_queries.snapshot(conn, temporary=in_store)  # first: PostgreSQL's snapshot is taken at it
         mirrored = None if in_store else held.enter_context(record_mirror.if_current(conn))
         stored = active_catalog(conn).catalog
@@ -140,7 +140,7 @@ def columnar_copy(
         if in_store:
             copy.conn = conn
         else:
-            transaction.rollback()  # the rest reads the columnar copy, held by its lock
+            _end(transaction)  # the rest reads the columnar copy, held by its lock
         copy.records = _current_records(mirrored)
         for name, c in catalogs.items():
             metrics = again.get(name, frozenset())
@@ -151,6 +151,12 @@ def columnar_copy(
             _rematch(mirrored, BatchMatcher(c, metrics), rematched, keep_fields)
             copy.sides[name] = Overlay(mirrored, rematched, metrics)
         yield copy
+
+
+def _end(transaction: RootTransaction) -> None:
+    """Roll back a transaction that only read (and wrote temporary tables), unless it ended already."""
+    if transaction.is_active:
+        transaction.rollback()
 
 
 def _copy_objections(conn: Connection, copy: Copy) -> None:
