@@ -109,13 +109,11 @@ def write_on(
     work_dir: Path | None = None,
 ) -> None:
     """:func:`run_on`, the answer written to ``out`` as Parquet (DuckDB streams it: never held whole)."""
-    files = not isinstance(source.records, pa.Table) and isinstance(source.objections, Path)
-    if engine == "duckdb" and files:
+    records, objections = source.records, source.objections
+    if engine == "duckdb" and not isinstance(records, pa.Table) and isinstance(objections, Path):
         from guihua.engine import batch
 
-        assert isinstance(source.objections, Path) and not isinstance(source.records, pa.Table)
-
-        batch.run_on_parquet(query, source.records, source.objections, catalog, at, work_dir, out=out)
+        batch.run_on_parquet(query, records, objections, catalog, at, work_dir, out=out)
         return
     import pyarrow.parquet as pq
 
