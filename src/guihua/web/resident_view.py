@@ -14,9 +14,10 @@ from typing import Any
 from guihua.core.catalog import Catalog
 from guihua.core.languages import Language
 from guihua.core.policy import Actor
-from guihua.core.results import Explanation, ExplanationItem, Objection, PerkEligibility
+from guihua.core.results import Explanation, ExplanationItem, Objection
 from guihua.store.database import Store
 from guihua.usecases import notices, objections, scores
+from guihua.web.me_views import PerkView, perk_views
 
 
 @dataclass(frozen=True)
@@ -27,20 +28,11 @@ class CategoryGroup:
     items: list[ExplanationItem]
 
 
-@dataclass(frozen=True)
-class PerkLine:
-    """A perk's answer, with the minimum score its wording names."""
-
-    answer: PerkEligibility
-    min_score: int
-    clean_record_required: bool
-
-
 @dataclass
 class ResidentView:
     explanation: Explanation
     groups: list[CategoryGroup]
-    perks: list[PerkLine]
+    perks: list[PerkView]
     objections: list[Objection]
     notices: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,19 +59,10 @@ def gather(
     notices of the resident, each read audited."""
     explanation = scores.explain(store, subject_id, actor=actor, purpose=purpose, categories=True)
     _, answers = scores.perks(store, subject_id, actor=actor, purpose=purpose)
-    perks = catalog.perk_by_code
-    lines = [
-        PerkLine(
-            a,
-            perks[a.perk].min_score if a.perk in perks else 0,
-            perks[a.perk].clean_record_required if a.perk in perks else False,
-        )
-        for a in answers
-    ]
     return ResidentView(
         explanation=explanation,
         groups=grouped(catalog, explanation.items),
-        perks=lines,
+        perks=perk_views(catalog, answers, lang),  # as /me shows them
         objections=objections.subject_objections(store, subject_id, actor, purpose),
         notices=notices.subject_notices(store, subject_id, actor, purpose, lang),
     )
