@@ -1,4 +1,4 @@
-"""Shared fixtures: a store on SQLite and on the machine's PostgreSQL, a fixed 'today'.
+"""Shared fixtures: a store on SQLite and on the machine's PostgreSQL, a fixed 'today', a browser.
 
 PostgreSQL tests use one scratch database per test session, emptied between
 tests. Under CI=true they must run: an unreachable server fails them.
@@ -15,6 +15,7 @@ import pytest
 
 from guihua.store.database import Store, open_store
 from guihua.store.schema import metadata
+from tests.browser import browser, playwright  # noqa: F401  (fixtures: one Chromium per session)
 
 PG_ADMIN_URL = os.environ.get("GUIHUA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 TODAY = "2026-06-30"

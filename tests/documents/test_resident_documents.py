@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pypdf
 import pytest
@@ -235,33 +236,19 @@ def test_http_documents_take_a_language(client: tuple[TestClient, dict[str, str]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_html_report_fits_a_phone_screen(resident: Store, tmp_path: Path, lang: Language) -> None:
+def test_the_html_report_fits_a_phone_screen(
+    resident: Store, tmp_path: Path, lang: Language, browser: Any
+) -> None:
     """Rendered by Debian's Chromium at 390 and 1280 px: nothing is wider than the screen."""
-    import os
-
-    chromium = Path(os.environ.get("GUIHUA_CHROMIUM", "/usr/bin/chromium"))
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        chromium = Path("/nonexistent")
-    if not os.access(chromium, os.X_OK):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium and playwright are needed at {chromium} (`make test` sets them up)")
-        pytest.skip(f"no Chromium at {chromium} or no playwright")
     page_file = tmp_path / "report.html"
     page_file.write_bytes(reports.subject_document(resident, A, "html", lang=lang)[1])
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium), headless=True, args=["--no-sandbox"])
-        try:
-            for width in (390, 1280):
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                page.goto(page_file.as_uri())
-                assert page.evaluate("document.documentElement.scrollWidth") <= width
-                wider = page.evaluate(
-                    "() => [...document.querySelectorAll('body *')]"
-                    ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length"
-                )
-                assert wider == 0, (lang, width)
-                page.close()
-        finally:
-            browser.close()
+    for width in (390, 1280):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(page_file.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        wider = page.evaluate(
+            "() => [...document.querySelectorAll('body *')]"
+            ".filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).length"
+        )
+        assert wider == 0, (lang, width)
+        page.close()

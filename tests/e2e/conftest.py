@@ -45,7 +45,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -56,34 +56,14 @@ from tests.conftest import TODAY
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 BIN = ROOT / ".venv" / "bin"
-CHROMIUM = Path(os.environ.get("GUIHUA_CHROMIUM", "/usr/bin/chromium"))
 AXE_JS = HERE / "vendor" / "axe.min.js"
 ARTIFACTS = Path(os.environ.get("GUIHUA_ARTIFACTS") or HERE / "artifacts")
 
-# What this machine's Chromium needs: headless, no sandbox (root), and none of its own traffic
-# (updates, sync, field trials), which the closed network refuses.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
 DEMO_PEOPLE = 2000  # >= the city size that has a defaulter (synth.city.MIN_DEFAULTERS_CITY)
 TIMEOUT_MS = 15_000  # two shared cores: generous, but a page that never comes still fails
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip with ``reason``; under CI=true fail instead (a test that needs a component runs there)."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser tests must run; `make test` sets them up)")
-    pytest.skip(f"{reason}; `make test` sets it up")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -369,26 +349,6 @@ def notice_worker(portal: Portal) -> Iterator[subprocess.Popen[bytes]]:
 
 
 # --------------------------------------------------------------------------- the browser
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the playwright package is not installed in .venv")
-    if not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"Chromium is not at {CHROMIUM} (Debian's package chromium)")
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Any) -> Iterator[Any]:
-    """One Chromium for the session (Debian's, never a downloaded one)."""
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
 
 
 @dataclass
