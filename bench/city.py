@@ -126,68 +126,24 @@ def one_city(
     mirror = Path(str(db) + ".columnar")
     floor_cmd = [str(PYTHON), "-c", FLOOR, str(mirror / "records"), str(folder / "floor.parquet")]
     out |= {"store_bytes": size_of(db), "copy_bytes": size_of(mirror), "floor": run(floor_cmd)}
-    log(f"{people:,}: floor {out['floor']['seconds']:.1f} s; export duckdb ...")
-    scores_out = str(folder / "scores.parquet")
-    out["export"] = run(
-        guihua(
-            "export",
-            "scores",
-            "--engine",
-            "duckdb",
-            "--at",
-            out["at"],
-            "--out",
-            scores_out,
-            "--db",
-            str(db),
-            "--json",
-        )
-    )
+    log(f"{people:,}: floor {out['floor']['seconds']:.1f} s")
+
+    def phase(key: str, *args: str) -> None:
+        """One `guihua` command on this city at its scoring day, timed, and the figures saved."""
+        log(f"{people:,}: {key} ...")
+        out[key] = run(guihua(*args, "--at", out["at"], "--db", str(db), "--json"))
+        log(f"{people:,}: {key} {out[key]['seconds']:.2f} s")
+        save(out)
+
+    phase("export", "export", "scores", "--engine", "duckdb", "--out", str(folder / "scores.parquet"))
     out["floor2"] = run(floor_cmd)
-    log(f"{people:,}: export {out['export']['seconds']:.1f} s; floor again {out['floor2']['seconds']:.1f} s")
-    save(out)
-    out["feeds"] = run(guihua("feeds", "--at", out["at"], "--db", str(db), "--json"))
-    log(f"{people:,}: feeds {out['feeds']['seconds']:.2f} s")
-    save(out)
+    log(f"{people:,}: floor again {out['floor2']['seconds']:.1f} s")
+    phase("feeds", "feeds")
     if spark:
-        log(f"{people:,}: export spark ...")
-        spark_out = str(folder / "spark.parquet")
-        out["spark"] = run(
-            guihua(
-                "export",
-                "scores",
-                "--engine",
-                "spark",
-                "--at",
-                out["at"],
-                "--out",
-                spark_out,
-                "--db",
-                str(db),
-                "--json",
-            )
-        )
-        log(f"{people:,}: spark {out['spark']['seconds']:.1f} s")
-        save(out)
+        phase("spark", "export", "scores", "--engine", "spark", "--out", str(folder / "spark.parquet"))
     if simulate:
-        log(f"{people:,}: simulate ...")
         changes = str(folder / "changes.parquet")
-        out["simulate"] = run(
-            guihua(
-                "simulate",
-                "--catalog",
-                str(PROPOSAL),
-                "--at",
-                out["at"],
-                "--db",
-                str(db),
-                "--json",
-                "--changes",
-                changes,
-            )
-        )
-        log(f"{people:,}: simulate {out['simulate']['seconds']:.1f} s")
-        save(out)
+        phase("simulate", "simulate", "--catalog", str(PROPOSAL), "--changes", changes)
     return out
 
 
@@ -197,7 +153,7 @@ def rows(results: list[dict[str, Any]]) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        floor = min(r["floor"]["seconds"], r["floor2"]["seconds"])
+        floor = min(r["floor"]["seconds"], r.get("floor2", r["floor"])["seconds"])
         head = f"| {r['people']:,} | {r['records']:,} "
         lines.append(
             head + f"| synth | {r['synth']['seconds']:.0f} s |  |  | {r['synth']['peak_mb']:,.0f} MB |"
@@ -283,7 +239,7 @@ def main() -> None:
     parser.add_argument("--section", default="", help="a heading of its own (another run's section stays)")
     args = parser.parse_args()
     started = now()
-    results = []
+    results: list[dict[str, Any]] = []
     for people in [int(p) for p in args.people.split(",")]:
         folder = args.out / f"p{people}"
 
